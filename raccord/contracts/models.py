@@ -1,0 +1,159 @@
+"""Orders and contracts. A contract copies the prices, commitment and terms it was signed with:
+changing the catalogue never changes a signed order."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from raccord.catalog.models import money_field, vat_field
+from raccord.core.money import ZERO
+
+
+class Contract(models.Model):
+    class Status(models.TextChoices):
+        ORDERED = "ordered", _("commandé")
+        KIT_SHIPPED = "kit_shipped", _("kit expédié")
+        INSTALLATION_BOOKED = "installation_booked", _("installation planifiée")
+        EQUIPMENT_RECEIVED = "equipment_received", _("matériel reçu, en attente de connexion")
+        ACTIVE = "active", _("actif")
+        TERMINATION_REQUESTED = "termination_requested", _("résiliation demandée")
+        TERMINATED = "terminated", _("résilié")
+        CANCELLED = "cancelled", _("annulé")
+        WITHDRAWN = "withdrawn", _("rétracté")
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", _("en ligne")
+        PAPER = "paper", _("formulaire papier")
+        PHONE = "phone", _("par téléphone avec un conseiller")
+        API = "api", _("partenaire (API)")
+
+    class InstallationMode(models.TextChoices):
+        KIT = "kit", _("kit expédié par transporteur")
+        INSTALLER = "installer", _("visite d'un installateur")
+        EQUIPPED = "equipped", _("logement déjà équipé")
+
+    class PaymentMethod(models.TextChoices):
+        SEPA = "sepa", _("prélèvement SEPA")
+        CHEQUE = "cheque", _("chèque")
+
+    reference = models.CharField(_("référence"), max_length=20, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="contracts"
+    )
+    status = models.CharField(
+        _("statut"), max_length=24, choices=Status.choices, default=Status.ORDERED, db_index=True
+    )
+
+    # What was sold, copied at signature.
+    offer = models.ForeignKey("catalog.Offer", on_delete=models.PROTECT, related_name="contracts")
+    offer_label = models.CharField(_("offre"), max_length=120)
+    monthly_price = money_field(_("prix mensuel TTC"), default=None)
+    setup_fee = money_field(_("frais de mise en service TTC"))
+    setup_subsidy = money_field(_("subvention sur la mise en service TTC"))
+    equipment_subsidy = money_field(_("subvention sur le matériel TTC"))
+    subsidy_authority = models.CharField(_("collectivité"), max_length=200, blank=True)
+    termination_fee = money_field(_("frais de résiliation TTC"))
+    change_fee = money_field(_("frais de changement d'offre TTC"))
+    commitment_months = models.PositiveSmallIntegerField(_("engagement (mois)"))
+    subsidised_equipment = models.BooleanField(default=False)
+    vat_rate = vat_field()
+    download_mbps = models.PositiveIntegerField()
+    upload_mbps = models.PositiveIntegerField()
+    zone = models.ForeignKey(
+        "catalog.Zone", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    # How it was signed (C2).
+    signup_date = models.DateField(_("date de souscription"))
+    signed_at = models.DateTimeField(_("souscrit le"))
+    channel = models.CharField(_("canal"), max_length=10, choices=Channel.choices)
+    signup_ip = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    signup_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signup_key = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    cgv_version = models.ForeignKey(
+        "catalog.CGVVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    cgv_accepted_at = models.DateTimeField(_("CGV acceptées le"))
+    express_start = models.BooleanField(
+        _("démarrage avant la fin du délai de rétractation demandé"), default=False
+    )
+    special_mentions = models.TextField(_("mentions spéciales"), blank=True)
+
+    # Where.
+    installation_address = models.ForeignKey(
+        "eligibility.Address", on_delete=models.PROTECT, related_name="contracts"
+    )
+    installation_complement = models.CharField(
+        _("complément d'adresse"), max_length=200, blank=True
+    )
+    premises = models.ForeignKey(
+        "eligibility.Premises",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contracts",
+    )
+    delivery_name = models.CharField(_("destinataire"), max_length=200)
+    delivery_address = models.CharField(_("adresse de livraison"), max_length=300)
+    delivery_postal_code = models.CharField(_("code postal de livraison"), max_length=5)
+    delivery_city = models.CharField(_("ville de livraison"), max_length=200)
+    installation_mode = models.CharField(
+        _("mode d'installation"), max_length=10, choices=InstallationMode.choices
+    )
+
+    # How it is paid.
+    payment_method = models.CharField(
+        _("mode de paiement"), max_length=10, choices=PaymentMethod.choices
+    )
+    mandate = models.ForeignKey(
+        "payments.Mandate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contracts",
+    )
+
+    # Network and life.
+    network_login = models.CharField(_("identifiant réseau"), max_length=64, unique=True)
+    equipment_received_date = models.DateField(_("matériel reçu le"), null=True, blank=True)
+    activation_date = models.DateField(_("date de mise en service"), null=True, blank=True)
+    commitment_start = models.DateField(_("début d'engagement"), null=True, blank=True)
+    commitment_end = models.DateField(_("fin d'engagement"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+        verbose_name = _("contrat")
+
+    def __str__(self) -> str:
+        return f"{self.reference} – {self.offer_label}"
+
+    @property
+    def setup_fee_due(self) -> Decimal:
+        """The set-up fee the subscriber pays, the local subsidy deducted."""
+        return max(ZERO, self.setup_fee - self.setup_subsidy)
+
+    @property
+    def total_monthly_price(self) -> Decimal:
+        return self.monthly_price + sum((o.monthly_price for o in self.options.all()), start=ZERO)
+
+
+class ContractOption(models.Model):
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="options")
+    option = models.ForeignKey("catalog.Option", on_delete=models.PROTECT, related_name="+")
+    label = models.CharField(max_length=120)
+    monthly_price = money_field(_("prix mensuel TTC"), default=None)
+    vat_rate = vat_field()
+
+    class Meta:
+        unique_together = [("contract", "option")]
+        verbose_name = _("option souscrite")
+
+    def __str__(self) -> str:
+        return self.label

@@ -1,0 +1,37 @@
+"""A fixed-window rate limiter on the shared cache (Redis in production)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+def rate_limit_hit(
+    *, scope: str, key: str, limit: int, window_seconds: int = 60, now: float | None = None
+) -> bool:
+    """Count one hit for (scope, key); True when the caller is over ``limit`` in this window."""
+    moment = time.time() if now is None else now
+    bucket = int(moment // window_seconds)
+    cache_key = f"rl:{scope}:{key}:{bucket}"
+    if cache.add(cache_key, 1, timeout=window_seconds + 1):
+        count = 1
+    else:
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:
+            cache.set(cache_key, 1, timeout=window_seconds + 1)
+            count = 1
+    return count > limit
+
+
+def rate_limit_reset(
+    *, scope: str, key: str, window_seconds: int = 60, now: float | None = None
+) -> None:
+    moment = time.time() if now is None else now
+    cache.delete(f"rl:{scope}:{key}:{int(moment // window_seconds)}")

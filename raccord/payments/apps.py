@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    name = "raccord.payments"
+    label = "payments"
+    default_auto_field = "django.db.models.BigAutoField"
