@@ -1,0 +1,145 @@
+"""Contract lifecycle services (first part: delivery and activation, C4, C7).
+
+Each service locks the contract row, returns early if the contract is already in the target
+state, and records an event in the same transaction (STYLE habit 3). Dates are parameters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from raccord.contracts.commitment import commitment_end
+from raccord.contracts.models import Contract
+from raccord.core.errors import DomainError
+from raccord.core.events import Actor, event_record
+from raccord.core.models import Policy
+
+PARIS = ZoneInfo("Europe/Paris")
+S = Contract.Status
+NOT_YET_DELIVERED = {S.ORDERED, S.KIT_SHIPPED, S.INSTALLATION_BOOKED}
+AWAITING_ACTIVATION = {*NOT_YET_DELIVERED, S.EQUIPMENT_RECEIVED}
+
+
+def _at(day: date) -> datetime:
+    """Business events known only by their date are recorded at noon, Paris time."""
+    return datetime.combine(day, time(12, 0), tzinfo=PARIS)
+
+
+def _locked(contract: Contract) -> Contract:
+    return Contract.objects.select_for_update().get(pk=contract.pk)
+
+
+@transaction.atomic
+def contract_kit_ship(
+    *, contract: Contract, on: date, actor: Actor, tracking: str = ""
+) -> Contract:
+    contract = _locked(contract)
+    if contract.status != S.ORDERED:
+        return contract
+    if contract.installation_mode != Contract.InstallationMode.KIT:
+        raise DomainError("Ce contrat ne prévoit pas l'envoi d'un kit.", field="installation_mode")
+    contract.status = S.KIT_SHIPPED
+    contract.save(update_fields=["status"])
+    event_record(
+        actor=actor,
+        verb="contract.kit_shipped",
+        at=_at(on),
+        subject_type="contract",
+        subject_id=contract.pk,
+        customer_id=contract.customer_id,
+        summary=f"Kit expédié pour {contract.reference}",
+        data={"tracking": tracking},
+    )
+    return contract
+
+
+@transaction.atomic
+def contract_installation_book(
+    *, contract: Contract, on: date, appointment: date, actor: Actor
+) -> Contract:
+    contract = _locked(contract)
+    if contract.status != S.ORDERED:
+        return contract
+    if contract.installation_mode != Contract.InstallationMode.INSTALLER:
+        raise DomainError(
+            "Ce contrat ne prévoit pas de visite d'installateur.", field="installation_mode"
+        )
+    contract.status = S.INSTALLATION_BOOKED
+    contract.save(update_fields=["status"])
+    event_record(
+        actor=actor,
+        verb="contract.installation_booked",
+        at=_at(on),
+        subject_type="contract",
+        subject_id=contract.pk,
+        customer_id=contract.customer_id,
+        summary=f"Installation planifiée le {appointment:%d/%m/%Y} pour {contract.reference}",
+        data={"appointment": appointment.isoformat()},
+    )
+    return contract
+
+
+@transaction.atomic
+def contract_equipment_receive(*, contract: Contract, on: date, actor: Actor) -> Contract:
+    """The equipment arrived (or the installer came, C4): starts the 30-day activation fallback."""
+    contract = _locked(contract)
+    if contract.status not in NOT_YET_DELIVERED:
+        return contract
+    if on < contract.signup_date:
+        raise DomainError("La réception ne peut pas précéder la souscription.", field="on")
+    contract.status = S.EQUIPMENT_RECEIVED
+    contract.equipment_received_date = on
+    contract.save(update_fields=["status", "equipment_received_date"])
+    fallback = on + timedelta(days=Policy.get().activation_fallback_days)
+    event_record(
+        actor=actor,
+        verb="contract.equipment_received",
+        at=_at(on),
+        subject_type="contract",
+        subject_id=contract.pk,
+        customer_id=contract.customer_id,
+        summary=f"Matériel reçu pour {contract.reference} (activation au plus tard le {fallback:%d/%m/%Y})",
+        data={"received": on.isoformat(), "activation_fallback": fallback.isoformat()},
+    )
+    return contract
+
+
+@transaction.atomic
+def contract_activate(*, contract: Contract, on: date, source: str, actor: Actor) -> Contract:
+    """Activation (C4): the first network connection, or reception + fallback days, whichever
+    comes first. Exactly once: a later first-connection record changes nothing. The commitment
+    starts on the activation date (C7)."""
+    contract = _locked(contract)
+    if contract.activation_date is not None or contract.status not in AWAITING_ACTIVATION:
+        return contract
+    if on < contract.signup_date:
+        raise DomainError("La mise en service ne peut pas précéder la souscription.", field="on")
+    if contract.equipment_received_date is not None:
+        fallback = contract.equipment_received_date + timedelta(
+            days=Policy.get().activation_fallback_days
+        )
+        on = min(on, fallback)
+    contract.status = S.ACTIVE
+    contract.activation_date = on
+    contract.commitment_start = on if contract.commitment_months else None
+    contract.commitment_end = commitment_end(start=on, months=contract.commitment_months)
+    contract.save(update_fields=["status", "activation_date", "commitment_start", "commitment_end"])
+    event_record(
+        actor=actor,
+        verb="contract.activated",
+        at=_at(on),
+        subject_type="contract",
+        subject_id=contract.pk,
+        customer_id=contract.customer_id,
+        summary=f"Ligne {contract.reference} mise en service le {on:%d/%m/%Y}",
+        data={
+            "source": source,
+            "activation_date": on.isoformat(),
+            "commitment_end": contract.commitment_end.isoformat()
+            if contract.commitment_end
+            else None,
+        },
+    )
+    return contract
