@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "raccord.portal",
     "raccord.backoffice",
     "raccord.api",
+    "raccord.demo",
 ]
 
 MIDDLEWARE = [

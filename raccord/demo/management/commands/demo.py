@@ -1,0 +1,55 @@
+"""``raccord demo``: create the embedded database, load the demo operator, serve it."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from raccord.demo.loader import demo_load
+
+
+class Command(BaseCommand):
+    help = "Create the database, load the demo operator (idempotent) and serve it."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="load the demo without serving it")
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--date", help="the demo's 'today' (YYYY-MM-DD); default: today")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            today = date.fromisoformat(options["date"]) if options["date"] else timezone.localdate()
+        except ValueError:
+            raise CommandError("--date attend une date AAAA-MM-JJ.") from None
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        report = demo_load(today=today)
+        base = f"http://{options['host']}:{options['port']}"
+        out = self.stdout
+        out.write(self.style.SUCCESS(f"Démo Raccord prête ({len(report.created)} client(s) créé(s) cette fois)."))
+        out.write(f"  Base de données : {settings.DATABASES['default']['NAME']}")
+        out.write(f"  Emails envoyés (fichiers) : {settings.EMAIL_FILE_PATH}")
+        out.write("")
+        out.write(f"  Site public        {base}/")
+        out.write(f"  Éligibilité        {base}/eligibilite/")
+        out.write(f"  Souscription       {base}/inscription/")
+        out.write(f"  Mon Compte         {base}/compte/")
+        out.write(f"  Back-office        {base}/gestion/")
+        out.write(f"  Administration     {base}/gestion/admin/")
+        out.write(f"  API (OpenAPI)      {base}/api/v1/docs")
+        out.write("")
+        out.write("  Identifiants de démonstration :")
+        for login in report.logins:
+            note = f"  ({login.note})" if login.note else ""
+            out.write(f"    {login.role:<12} {login.email:<40} {login.password}{note}")
+        if options["no_serve"]:
+            return
+        out.write("")
+        call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)
