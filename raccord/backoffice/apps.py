@@ -1,7 +1,25 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_role_groups(**kwargs: Any) -> None:
+    # After every migrate (and every test database flush), the role groups exist and hold at
+    # least their baseline permissions, including those of apps added since.
+    from raccord.backoffice.roles import role_groups_sync
+
+    role_groups_sync()
 
 
 class BackofficeConfig(AppConfig):
     name = "raccord.backoffice"
     label = "backoffice"
     default_auto_field = "django.db.models.BigAutoField"
+    verbose_name = "Gestion"
+
+    def ready(self) -> None:
+        from raccord.backoffice.admin_site import admin_site_install
+
+        admin_site_install()
+        post_migrate.connect(_sync_role_groups, sender=self, dispatch_uid="raccord.roles.sync")
