@@ -13,23 +13,29 @@ from raccord.catalog.models import Option
 from raccord.contracts.models import Contract, ContractOption
 from raccord.customers.models import Customer
 
-_NON_DIGITS = re.compile(r"\D")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 
 
 def customer_list(*, principal: ApiPrincipal, q: str = "") -> QuerySet[Customer]:
-    """Customers matching ``q`` (each word in a name, the email, the reference or the phone)."""
+    """Customers matching ``q``: a phone number typed any way (``06 12 34``, ``+33 6…``), or
+    words that each appear in a name, the email or the reference."""
     qs = principal.customers()
+    compact = _PHONE_SEPARATORS.sub("", q)
+    if len(compact) >= 4 and compact.lstrip("+").isdigit():
+        # Phones are stored as 10 national digits (``normalize_phone``).
+        digits = compact.lstrip("+")
+        if compact.startswith("+33"):
+            digits = "0" + digits[2:]
+        elif compact.startswith("0033"):
+            digits = "0" + digits[4:]
+        return qs.filter(phone__contains=digits).order_by("last_name", "first_name", "id")
     for word in q.split()[:6]:
-        match = (
+        qs = qs.filter(
             Q(first_name__icontains=word)
             | Q(last_name__icontains=word)
             | Q(email__icontains=word)
             | Q(reference__iexact=word)
         )
-        digits = _NON_DIGITS.sub("", word)
-        if len(digits) >= 4:
-            match |= Q(phone__contains=digits)
-        qs = qs.filter(match)
     return qs.order_by("last_name", "first_name", "id")
 
 
