@@ -2,8 +2,55 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class Street(models.Model):
+    """One street (``nom_voie``) of one commune and postal code: what the type-ahead searches.
+
+    Derived from the addresses (the import and ``Address.save`` maintain it); its id is a hash of
+    the fields below (``search_keys.street_identity``), so a street row never changes."""
+
+    id = models.BigIntegerField(primary_key=True)
+    code_insee = models.CharField(_("code INSEE"), max_length=5)
+    code_postal = models.CharField(_("code postal"), max_length=5)
+    nom_commune = models.CharField(_("commune"), max_length=200)
+    nom_voie = models.CharField(_("voie"), max_length=200)
+    street_key = models.CharField(max_length=200)
+    commune_key = models.CharField(max_length=200)
+    search_text = models.CharField(max_length=500)
+
+    class Meta:
+        verbose_name = _("voie")
+
+    def __str__(self) -> str:
+        return f"{self.nom_voie}, {self.code_postal} {self.nom_commune}"
+
+
+class StreetToken(models.Model):
+    """One normalised word of a street, its commune or its codes, searched by prefix."""
+
+    token = models.CharField(max_length=40)
+    street = models.ForeignKey(Street, on_delete=models.CASCADE, related_name="tokens")
+
+    class Meta:
+        verbose_name = _("mot de voie")
+        indexes = [
+            # The prefix search reads only this index. PostgreSQL needs the pattern opclass for
+            # LIKE 'prefix%' under any database collation; SQLite ignores opclasses and searches
+            # the same index with a range.
+            models.Index(
+                fields=["token", "street"],
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+                name="elig_streettoken_prefix",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.token
 
 
 class Address(models.Model):
@@ -16,12 +63,31 @@ class Address(models.Model):
     nom_commune = models.CharField(_("commune"), max_length=200)
     lon = models.FloatField(null=True, blank=True)
     lat = models.FloatField(null=True, blank=True)
+    street = models.ForeignKey(
+        Street, on_delete=models.SET_NULL, null=True, blank=True, related_name="addresses"
+    )
 
     class Meta:
         verbose_name = _("adresse")
 
     def __str__(self) -> str:
         return self.label
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Keep the search index in step with addresses created or edited one by one (fixtures,
+        # admin); the import fills it in bulk without calling save().
+        from raccord.eligibility.services import street_ensure
+
+        self.street_id = street_ensure(
+            code_insee=self.code_insee,
+            code_postal=self.code_postal,
+            nom_commune=self.nom_commune,
+            nom_voie=self.nom_voie,
+        )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "street"}
+        super().save(*args, **kwargs)
 
     @property
     def street_line(self) -> str:

@@ -1,13 +1,27 @@
-"""Eligibility (C1): which offers an address can have, at which local price."""
+"""Eligibility (C1): which offers an address can have, at which local price; the address base
+import (BAN) and the street index the type-ahead searches."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import IntegrityError, transaction
+
 from raccord.catalog.models import Offer, Zone, ZoneOffer
 from raccord.core.money import ZERO
-from raccord.eligibility.models import Address, Premises
+from raccord.eligibility.ban_import import BAN_COLUMNS, address_import
+from raccord.eligibility.models import Address, Premises, Street, StreetToken
+from raccord.eligibility.search_keys import street_keys
+
+__all__ = [
+    "BAN_COLUMNS",
+    "EligibilityResult",
+    "EligibleOffer",
+    "address_import",
+    "eligibility_check",
+    "street_ensure",
+]
 
 
 @dataclass(frozen=True)
@@ -90,3 +104,32 @@ def eligibility_check(*, address: Address) -> EligibilityResult:
         )
     offers.sort(key=lambda item: (item.offer.position, item.monthly_price, item.offer.code))
     return EligibilityResult(address=address, premises_equipped=premises, offers=offers)
+
+
+def street_ensure(*, code_insee: str, code_postal: str, nom_commune: str, nom_voie: str) -> int:
+    """The id of the street these fields define, creating it and its search tokens if needed.
+
+    Used when addresses are saved one at a time; the import does the same in bulk."""
+    keys = street_keys(
+        code_insee=code_insee, code_postal=code_postal, nom_commune=nom_commune, nom_voie=nom_voie
+    )
+    if not Street.objects.filter(pk=keys.street_id).exists():
+        try:
+            with transaction.atomic():
+                Street.objects.create(
+                    id=keys.street_id,
+                    code_insee=code_insee,
+                    code_postal=code_postal,
+                    nom_commune=nom_commune,
+                    nom_voie=nom_voie,
+                    street_key=keys.street_key,
+                    commune_key=keys.commune_key,
+                    search_text=keys.search_text,
+                )
+                StreetToken.objects.bulk_create(
+                    StreetToken(token=token, street_id=keys.street_id) for token in keys.tokens
+                )
+        except IntegrityError:
+            # Another writer created the same street meanwhile: its row is identical to ours.
+            pass
+    return keys.street_id
