@@ -51,6 +51,8 @@ def _message_of(error: dict[str, Any]) -> str:
     kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
     if kind == "missing":
+        if _field_of(error.get("loc", ())) is None:
+            return "Le corps de la requête est vide : envoyez un objet JSON."
         return "Ce champ est obligatoire."
     if kind in {"int_parsing", "int_type", "int_from_float"}:
         return "Indiquez un nombre entier."
