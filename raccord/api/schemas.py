@@ -14,6 +14,9 @@ from raccord.core.money import CENT
 if TYPE_CHECKING:
     from raccord.contracts.models import Contract, ContractOption
 
+# Larger ids cannot exist; refusing them up front keeps them away from the database integer.
+MAX_ID = 2**62
+
 Money = Annotated[
     Decimal,
     PlainSerializer(lambda value: str(Decimal(value).quantize(CENT)), return_type=str),
@@ -234,7 +237,7 @@ class SignupIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    address_id: int = Field(description="Identifiant renvoyé par /addresses.")
+    address_id: int = Field(ge=1, le=MAX_ID, description="Identifiant renvoyé par /addresses.")
     offer_code: str = Field(max_length=30)
     option_codes: list[Annotated[str, Field(max_length=30)]] = Field(
         default_factory=list, max_length=20
@@ -256,7 +259,10 @@ class SignupIn(Schema):
     account_holder: str = Field("", max_length=140)
     installation_mode: Literal["kit", "installer", "equipped"]
     cgv_version_id: int | None = Field(
-        None, description="Version des CGV acceptée ; absente : la version en vigueur."
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="Version des CGV acceptée ; absente : la version en vigueur.",
     )
     cgv_accepted: bool = False
     express_start: bool = Field(

@@ -9,6 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from raccord.api.auth import principal_of, token_auth
 from raccord.api.schemas import (
+    MAX_ID,
     ContractOut,
     ContractPage,
     CustomerDetailOut,
@@ -22,7 +23,6 @@ from raccord.core.errors import NotFound
 router = Router(tags=["Clients et contrats"], auth=token_auth)
 
 READ_ERRORS: dict[int, Any] = {401: Error, 404: Error, 422: Error}
-MAX_ID = 2**62  # larger ids cannot exist and would overflow the database integer
 
 
 class PageQuery(Schema):

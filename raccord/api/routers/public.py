@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from raccord.api.schemas import AddressOut, EligibilityOut, Error
+from raccord.api.schemas import MAX_ID, AddressOut, EligibilityOut, Error
 from raccord.api.selectors import options_by_offer
 from raccord.api.throttling import PublicApiThrottle
 from raccord.catalog.models import Technology
@@ -27,7 +27,7 @@ class AddressQuery(Schema):
 
 
 class EligibilityQuery(Schema):
-    address_id: int = Field(ge=1, le=2**62, description="Identifiant renvoyé par /addresses.")
+    address_id: int = Field(ge=1, le=MAX_ID, description="Identifiant renvoyé par /addresses.")
 
 
 @router.get("/addresses", response={200: list[AddressOut], **PUBLIC_ERRORS})

@@ -30,6 +30,7 @@ IdempotencyKey = Annotated[
 
 
 class ChannelNotAllowed(DomainError):
+    # 403 rather than 400: the value is well-formed, this caller is just not allowed to use it.
     status_code = 403
 
     def __init__(self, allowed: tuple[str, ...]) -> None:
@@ -42,9 +43,24 @@ class ChannelNotAllowed(DomainError):
         )
 
 
+class IdempotencyKeyTaken(DomainError):
+    status_code = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Cette clé d'idempotence a déjà servi : choisissez-en une nouvelle.",
+            field="Idempotency-Key",
+            code="conflict",
+        )
+
+
 @router.post(
     "/signups",
-    response={200: ContractOut, 201: ContractOut, 400: Error, 401: Error, 403: Error, 422: Error},
+    response={
+        200: ContractOut,
+        201: ContractOut,
+        **dict.fromkeys((400, 401, 403, 409, 422), Error),
+    },
 )
 def signups_create(
     request: HttpRequest,
@@ -77,4 +93,7 @@ def signups_create(
     # A contract signed at another instant was created by an earlier request with the same key.
     created = contract.signed_at == at
     shown: Contract | None = contract_get(principal=principal, contract_id=contract.pk)
+    if shown is None:
+        # The key was used by a sign-up this caller may not read: say so, show nothing of it.
+        raise IdempotencyKeyTaken()
     return (201 if created else 200), shown

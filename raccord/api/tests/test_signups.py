@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from raccord.api.auth import ApiPrincipal
 from raccord.api.tests.conftest import bearer
 from raccord.conftest import VALID_IBAN, Catalogue
 from raccord.contracts.models import Contract
@@ -226,6 +227,9 @@ def test_several_wrong_fields_are_all_listed__C2(client, integration_token, body
         ("null", None),
         ({"address_id": "abc"}, "address_id"),
         ({"address_id": 1.5}, "address_id"),
+        ({"address_id": 10**30}, "address_id"),
+        ({"address_id": -1}, "address_id"),
+        ({"cgv_version_id": 10**30}, "cgv_version_id"),
         ({"email": ["a"]}, "email"),
         ({"cgv_accepted": "peut-être"}, "cgv_accepted"),
         ({"birth_date": "31/12/1980"}, "birth_date"),
@@ -270,3 +274,18 @@ def test_missing_fields_are_all_listed(client, integration_token):
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
     assert {"address_id", "offer_code", "email", "payment_method", "installation_mode"} <= fields
+
+
+def test_key_used_by_a_sign_up_the_caller_cannot_read_is_a_conflict(
+    client, integration_token, body, contract, monkeypatch
+):
+    # given a contract signed elsewhere, and a caller whose view does not include it (the way a
+    # customer principal would see only its own contracts)
+    monkeypatch.setattr(ApiPrincipal, "contracts", lambda self: Contract.objects.none())
+    # when its key is sent again
+    response = _post(client, integration_token, body, HTTP_IDEMPOTENCY_KEY=str(contract.signup_key))
+    # then nothing of that contract is shown
+    assert response.status_code == 409
+    assert response.json()["field"] == "Idempotency-Key"
+    assert contract.reference not in response.content.decode()
+    assert Contract.objects.count() == 1
