@@ -1,0 +1,70 @@
+"""Template helpers shared by the public site, the sign-up funnel and the customer emails."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+
+from raccord.core.masking import iban_mask
+from raccord.core.models import Policy
+
+register = template.Library()
+
+
+@register.filter
+def euros(value: Decimal | int | str | None) -> str:
+    """29.9 → « 29,90 € » (French format, non-breaking space before the sign)."""
+    if value is None or value == "":
+        return ""
+    return f"{number_format(Decimal(value), 2, use_l10n=True)}\u00a0€"
+
+
+@register.filter
+def masked_iban(value: str | None) -> str:
+    return iban_mask(value) if value else ""
+
+
+@register.simple_tag
+def withdrawal_deadline(signup_date: date | None) -> date | None:
+    """Last day of the legal withdrawal period (C6: sign-up date + policy days)."""
+    if signup_date is None:
+        return None
+    return signup_date + timedelta(days=Policy.get().withdrawal_days)
+
+
+@register.inclusion_tag("site/_field.html", takes_context=True)
+def field(
+    context: template.Context,
+    name: str,
+    label: str,
+    type: str = "text",
+    help: str = "",
+    autocomplete: str = "",
+    required: bool = True,
+    inputmode: str = "",
+    maxlength: int | None = None,
+    **attrs: Any,
+) -> dict[str, Any]:
+    """One labelled input with its help and error, bound for assistive technologies:
+    the error and help ids are listed in aria-describedby, aria-invalid marks an error."""
+    values = context.get("values") or {}
+    errors = context.get("errors") or {}
+    value = values.get(name, "")
+    return {
+        "name": name,
+        "id": f"id_{name}",
+        "label": label,
+        "type": type,
+        "help": help,
+        "autocomplete": autocomplete,
+        "required": required,
+        "inputmode": inputmode,
+        "maxlength": maxlength,
+        "value": "" if value is None else value,
+        "error": errors.get(name, ""),
+        "attrs": attrs,
+    }
