@@ -1,15 +1,35 @@
-from django.http import HttpRequest, HttpResponse
+"""Mon Compte, under /compte/. The names ``portal:home``, ``portal:login`` and
+``portal:password_set`` (uidb64, token) are used by the order summary email: keep them."""
+
 from django.urls import path
+
+from raccord.portal import auth_views, views
 
 app_name = "portal"
 
-
-def _todo(request: HttpRequest, **kwargs: str) -> HttpResponse:
-    return HttpResponse("Mon Compte")
-
-
 urlpatterns = [
-    path("", _todo, name="home"),
-    path("connexion/", _todo, name="login"),
-    path("mot-de-passe/definir/<uidb64>/<token>/", _todo, name="password_set"),
+    path("", views.home_view, name="home"),
+    path("offre/", views.offer_view, name="offer"),
+    path("factures/", views.invoices_view, name="invoices"),
+    path("informations/", views.informations_view, name="informations"),
+    path("informations/telephone/", views.phone_change_view, name="phone_change"),
+    path("informations/email/", views.email_change_view, name="email_change"),
+    path(
+        "informations/email/confirmer/<str:token>/",
+        views.email_confirm_view,
+        name="email_confirm",
+    ),
+    path("connexion/", auth_views.login_view, name="login"),
+    path("deconnexion/", auth_views.logout_view, name="logout"),
+    path("mot-de-passe/oublie/", auth_views.password_reset_view, name="password_reset"),
+    path(
+        "mot-de-passe/oublie/envoye/",
+        auth_views.password_reset_sent_view,
+        name="password_reset_sent",
+    ),
+    path(
+        "mot-de-passe/definir/<uidb64>/<token>/",
+        auth_views.password_set_view,
+        name="password_set",
+    ),
 ]
