@@ -36,6 +36,12 @@ def withdrawal_deadline(signup_date: date | None) -> date | None:
     return signup_date + timedelta(days=Policy.get().withdrawal_days)
 
 
+@register.simple_tag
+def raccord_policy() -> Policy:
+    """The operator's policies (withdrawal days, activation fallback…) for customer texts."""
+    return Policy.get()
+
+
 @register.inclusion_tag("site/_field.html", takes_context=True)
 def field(
     context: template.Context,
