@@ -236,6 +236,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# How many reverse proxies (each appending to X-Forwarded-For) stand before Raccord.
+RACCORD_TRUSTED_PROXIES = int(os.environ.get("RACCORD_TRUSTED_PROXIES", "0"))
+
 # Rate limits (requests per minute per client address) for public endpoints and logins.
 RACCORD_RATE_LIMITS = {
     "login": int(os.environ.get("RACCORD_LOGIN_ATTEMPTS", "5")),

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
 
 def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
+    """The client's address. Behind ``RACCORD_TRUSTED_PROXIES`` reverse proxies, the address the
+    nearest untrusted hop was seen from in X-Forwarded-For; never a value the client can forge."""
+    proxies = int(getattr(settings, "RACCORD_TRUSTED_PROXIES", 0))
+    remote = str(request.META.get("REMOTE_ADDR", "unknown"))
+    if proxies <= 0:
+        return remote
+    hops = [
+        hop.strip()
+        for hop in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")
+        if hop.strip()
+    ]
+    # Each trusted proxy appends the address it received the request from.
+    return hops[-proxies] if len(hops) >= proxies else remote
 
 
 def rate_limit_hit(
