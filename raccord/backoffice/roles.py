@@ -53,6 +53,7 @@ ROLE_RULES: dict[str, list[tuple[str, str, tuple[str, ...] | str]]] = {
 }
 
 _ROLE_CACHE_ATTR = "_raccord_role"
+_UNSET = object()
 
 
 def user_role(user: AbstractBaseUser | AnonymousUser | None) -> str | None:
@@ -61,8 +62,10 @@ def user_role(user: AbstractBaseUser | AnonymousUser | None) -> str | None:
         return None
     if not getattr(user, "is_staff", False):
         return None
-    if _ROLE_CACHE_ATTR in user.__dict__:
-        return cast("str | None", user.__dict__[_ROLE_CACHE_ATTR])
+    # getattr, not __dict__: request.user is a lazy proxy that forwards attributes only.
+    cached = getattr(user, _ROLE_CACHE_ATTR, _UNSET)
+    if cached is not _UNSET:
+        return cast("str | None", cached)
     role: str | None
     if getattr(user, "is_superuser", False):
         role = ROLE_ADMIN

@@ -12,6 +12,7 @@ from raccord.catalog.models import Option
 from raccord.contracts.models import Contract
 from raccord.core.models import Event
 from raccord.customers.models import Customer
+from raccord.eligibility.search_keys import search_normalize
 from raccord.eligibility.services import EligibilityResult
 from raccord.payments.models import Mandate
 
@@ -93,6 +94,11 @@ def _word_filter(word: str) -> Q:
         | Q(installation_address__nom_voie__icontains=word)
         | Q(installation_address__nom_commune__icontains=word)
     )
+    normalized = search_normalize(word)
+    if normalized:
+        # The street index holds the street and commune words lower-cased and without accents:
+        # "ecoles" finds "Rue des Écoles" on SQLite and PostgreSQL alike.
+        contract_q |= Q(installation_address__street__search_text__contains=f" {normalized}")
     if word.isdigit():
         if len(word) == 5:
             contract_q |= Q(installation_address__code_postal=word)
