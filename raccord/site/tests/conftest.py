@@ -4,6 +4,11 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
+
+from raccord.conftest import Catalogue
+from raccord.core.models import OperatorProfile
+from raccord.site.tests.helpers import FunnelWalker
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +17,20 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def operator_profile(db: None) -> OperatorProfile:
+    profile = OperatorProfile.get()
+    profile.trade_name = "Vallée Net"
+    profile.legal_name = "Vallée Net SCIC SA"
+    profile.customer_service_phone = "03 88 00 00 00"
+    profile.customer_service_email = "bonjour@vallee.example"
+    profile.customer_service_hours = "du lundi au vendredi, 9 h – 18 h"
+    profile.save()
+    return profile
+
+
+@pytest.fixture
+def walker(client: Client, catalogue: Catalogue) -> FunnelWalker:
+    return FunnelWalker(client, catalogue)
