@@ -141,5 +141,5 @@ def test_search_is_paginated(agent_client: Client, signup_request: SignupRequest
         signup_create(request=request, actor=Actor.customer(None), at=paris(2027, 1, 5))
     page1 = _found(agent_client, "martin")
     assert "Page 1 sur 2" in page1 and "Martin00" in page1 and "Martin26" not in page1
-    page2 = agent_client.get(reverse("backoffice:customer_search"), {"q": "martin", "page": 2})
+    page2 = agent_client.get(reverse("backoffice:customer_search"), {"q": "martin", "page": "2"})
     assert "Martin26" in unescape(page2.content.decode())
