@@ -82,6 +82,14 @@ class AddressSearchForm(forms.Form):
     )
 
 
+class IbanInput(forms.TextInput):
+    """An IBAN input that never writes the typed IBAN back into the page: the back-office HTML
+    never holds a full IBAN, not even when the form comes back with an error."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
 def _money(value: Any) -> str:
     return f"{value:.2f}".replace(".", ",") + " €"
 
@@ -178,7 +186,7 @@ class AgentSignupForm(AccessibleFormMixin, forms.Form):
         label=_("IBAN"),
         required=False,
         max_length=50,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=IbanInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     account_holder = forms.CharField(label=_("Titulaire du compte"), required=False, max_length=100)
 
