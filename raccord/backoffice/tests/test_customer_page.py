@@ -13,8 +13,8 @@ from raccord.conftest import VALID_IBAN, paris
 from raccord.contracts.models import Contract
 from raccord.contracts.signup import SignupRequest, signup_create
 from raccord.core.events import Actor, event_record
-from raccord.core.models import Event, OperatorProfile
 from raccord.core.masking import iban_mask
+from raccord.core.models import Event, OperatorProfile
 
 pytestmark = pytest.mark.django_db
 
