@@ -6,6 +6,7 @@ idempotent on the funnel's ``signup_key``, so a double submit creates one order.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -99,10 +100,15 @@ def signup_step(request: HttpRequest, step: str) -> HttpResponse:
     if current is None:
         raise Http404("étape inconnue")
     funnel = Funnel(request.session)
+    is_submit = current.slug == "recapitulatif" and request.method == "POST"
+    if is_submit:
+        # The same order sent again (double click, reload, a second tab): signup_create is
+        # idempotent on the funnel's key; answer with the order already placed.
+        existing = _order_already_placed(funnel)
+        if existing is not None:
+            funnel.finish(reference=existing)
+            return redirect("site:signup_confirmation", reference=existing)
     if not funnel.started:
-        if current.slug == "recapitulatif" and request.method == "POST" and funnel.last_reference:
-            # The same order submitted again after it went through (double click, reload).
-            return redirect("site:signup_confirmation", reference=funnel.last_reference)
         return _no_signup(request)
     index = step_index(current.slug)
     on = timezone.localdate()
@@ -115,7 +121,6 @@ def signup_step(request: HttpRequest, step: str) -> HttpResponse:
         if state.checked.address is None:
             return _no_signup(request)
 
-    errors: dict[str, str] = {}
     if request.method == "POST":
         funnel.save(step_values(current, request.POST))
         if request.POST.get("action") == "back":
@@ -124,47 +129,61 @@ def signup_step(request: HttpRequest, step: str) -> HttpResponse:
             if index == 0:
                 return redirect("site:eligibility_result", address_id=funnel.data["address_id"])
             return _redirect_to(STEPS[index - 1])
-        signup_request, parse_errors = funnel.request()
-        state.request = signup_request
-        try:
-            step_check(
-                current,
-                request=signup_request,
-                parse_errors=parse_errors,
-                on=on,
-                checked=state.checked,
-            )
-        except SignupErrors as exc:
+        errors = _check_current(funnel, current, state, on=on)
+        if errors:
             funnel.unmark(current.slug)
-            errors = exc.by_field()
-        else:
-            if current.slug == "recapitulatif":
-                return _submit(request, funnel, state)
-            funnel.mark(current.slug)
-            if current.slug == "paiement" and state.checked.iban is not None:
-                iban = state.checked.iban
-                messages.success(
-                    request,
-                    _("IBAN vérifié : %(bank)s, BIC %(bic)s.")
-                    % {"bank": iban.bank_name or _("banque reconnue"), "bic": iban.bic},
-                )
-            return _redirect_to(STEPS[index + 1])
-    elif current.slug in funnel.done or current.slug == "recapitulatif":
-        # Shown again: say at once what no longer passes (e.g. email taken meanwhile).
-        signup_request, parse_errors = funnel.request()
-        state.request = signup_request
-        try:
-            step_check(
-                current,
-                request=signup_request,
-                parse_errors=parse_errors,
-                on=on,
-                checked=state.checked,
+            return _render_step(request, funnel, current, state, errors)
+        if is_submit:
+            return _submit(request, funnel, state)
+        funnel.mark(current.slug)
+        if current.slug == "paiement" and state.checked.iban is not None:
+            iban = state.checked.iban
+            messages.success(
+                request,
+                _("IBAN vérifié : %(bank)s, BIC %(bic)s.")
+                % {"bank": iban.bank_name or _("banque reconnue"), "bic": iban.bic},
             )
-        except SignupErrors as exc:
-            if current.slug != "recapitulatif":
-                errors = exc.by_field()
+        return _redirect_to(STEPS[index + 1])
+
+    errors = _check_current(funnel, current, state, on=on)
+    if current.slug not in funnel.done:
+        # A step shown for the first time is not judged yet, except for an address that is
+        # not (or no longer) covered: better said before anything is typed.
+        errors = {k: v for k, v in errors.items() if k == "address_id"}
+    if current.slug == "recapitulatif":
+        # The acceptance box is unticked on arrival: not an error until the person submits.
+        errors = {k: v for k, v in errors.items() if k != "cgv_accepted"}
     return _render_step(request, funnel, current, state, errors)
+
+
+def _order_already_placed(funnel: Funnel) -> str | None:
+    key = funnel.data.get("signup_key")
+    if key:
+        found = Contract.objects.filter(signup_key=key).values_list("reference", flat=True).first()
+        if found:
+            return found
+    if not funnel.started:
+        return funnel.last_reference
+    return None
+
+
+def _check_current(funnel: Funnel, current: Step, state: Progress, *, on: date) -> dict[str, str]:
+    """Check the current step with what the session holds now. The earlier steps' values in
+    ``state.request`` stay as their checks normalised them (phone, email, delivery address)."""
+    fresh, parse_errors = funnel.request()
+    for name in current.fields:
+        setattr(state.request, name, getattr(fresh, name))
+    try:
+        step_check(
+            current,
+            request=state.request,
+            parse_errors=parse_errors,
+            on=on,
+            checked=state.checked,
+        )
+    except SignupErrors as exc:
+        return exc.by_field()
+    return {}
 
 
 def _submit(request: HttpRequest, funnel: Funnel, state: Progress) -> HttpResponse:
