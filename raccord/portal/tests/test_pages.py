@@ -77,9 +77,9 @@ def test_mon_offre_shows_the_signed_offer_before_activation__C7(logged_in, contr
     page = _text(response)
     assert "THD Radio 30" in page
     assert "jusqu'à 30 Mbit/s en réception et 5 Mbit/s en envoi" in page
-    assert "29,90 € TTC par mois" in page
-    assert "Téléphonie : 5,00 € TTC par mois" in page
-    assert "34,90 € TTC par mois" in page  # total: offer + option
+    assert "29,90\u00a0€ TTC par mois" in page
+    assert "Téléphonie : 5,00\u00a0€ TTC par mois" in page
+    assert "34,90\u00a0€ TTC par mois" in page  # total: offer + option
     assert "commandé" in page
     assert "12 Rue des Écoles, 67000 Strasbourg" in page
     assert "pas encore activée" in page
