@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 
 from raccord.conftest import VALID_IBAN, Catalogue, paris
 from raccord.contracts.models import Contract
@@ -29,9 +30,10 @@ def _order(
         )
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
-    html = message.alternatives[0][0]  # type: ignore[attr-defined]
-    assert message.alternatives[0][1] == "text/html"  # type: ignore[attr-defined]
-    return contract, message.body, str(html)
+    assert isinstance(message, EmailMultiAlternatives)
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    return contract, str(message.body), str(html)
 
 
 def _visible_text(html: str) -> str:
