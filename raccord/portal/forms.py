@@ -76,7 +76,7 @@ class PasswordSetForm(PortalForm):
         ),
     )
     password2 = forms.CharField(
-        label=_("Confirmez le nouveau mot de passe"),
+        label=_("Confirmation du mot de passe"),
         strip=False,
         max_length=4096,
         error_messages={"required": _("Saisissez le mot de passe une seconde fois.")},

@@ -79,6 +79,20 @@ def test_login_form_labels_are_bound_to_their_inputs__C3(client, db):
     assert 'autocomplete="current-password"' in page
 
 
+def test_login_needs_the_csrf_token__C3(customer):
+    client = Client(enforce_csrf_checks=True)
+    response = _login(client, customer.email, PASSWORD)
+    assert response.status_code == 403
+    assert _logged_in_user_id(client) is None
+
+
+def test_set_password_labels_are_distinct_for_assistive_technologies__C3(client, customer):
+    form_url = client.get(_path(password_set_url(user=customer.user)))["Location"]
+    page = _text(client.get(form_url))
+    assert '<label for="id_password1">Nouveau mot de passe</label>' in page
+    assert '<label for="id_password2">Confirmation du mot de passe</label>' in page
+
+
 def test_wrong_password_and_unknown_email_get_the_same_answer__C3(client, customer, clock):
     # when a known email is tried with a wrong password, then an unknown email
     wrong_password = _login(client, customer.email, "pas-le-bon-mot")
