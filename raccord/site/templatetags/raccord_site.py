@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
 
 from raccord.core.masking import iban_mask
 from raccord.core.models import Policy
 
 register = template.Library()
 
+NBSP = "\u00a0"
+NARROW_NBSP = "\u202f"
+
 
 @register.filter
 def euros(value: Decimal | int | str | None) -> str:
-    """29.9 → « 29,90 € » (French format, non-breaking space before the sign)."""
+    """1234.5 → « 1 234,50 € ». Always the French format, whatever language the browser
+    asks for: amounts in euros on a French contract read the French way (no-break spaces)."""
     if value is None or value == "":
         return ""
-    return f"{number_format(Decimal(value), 2, use_l10n=True)}\u00a0€"
+    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    whole, cents = f"{abs(amount):,.2f}".split(".")
+    whole = whole.replace(",", NARROW_NBSP)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{whole},{cents}{NBSP}€"
 
 
 @register.filter

@@ -262,3 +262,23 @@ def test_static_assets_exist(client: Client, db: None) -> None:
 
     assert finders.find("raccord/raccord.css")
     assert finders.find("raccord/site.js")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("29.9"), "29,90\xa0€"),
+        (Decimal("0"), "0,00\xa0€"),
+        (Decimal("1234.5"), "1\u202f234,50\xa0€"),
+        (Decimal("-5.25"), "-5,25\xa0€"),
+    ],
+)
+def test_euros_are_shown_the_french_way_whatever_the_browser_language(
+    value: Decimal, shown: str
+) -> None:
+    from django.utils import translation
+
+    from raccord.site.templatetags.raccord_site import euros
+
+    with translation.override("en"):
+        assert euros(value) == shown
