@@ -4,11 +4,18 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _sync_role_groups(**kwargs: Any) -> None:
+def _sync_role_groups(*, using: str = "default", apps: Any = None, **kwargs: Any) -> None:
     # After every migrate (and every test database flush), the role groups exist and hold at
-    # least their baseline permissions, including those of apps added since.
+    # least their baseline permissions, including those of apps added since. Apps listed after
+    # this one in INSTALLED_APPS get their permissions only later in the same signal round, so
+    # they are created here first (create_permissions skips those that exist).
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
     from raccord.backoffice.roles import role_groups_sync
 
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
     role_groups_sync()
 
 
