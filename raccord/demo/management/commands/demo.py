@@ -18,7 +18,9 @@ class Command(BaseCommand):
     help = "Create the database, load the demo operator (idempotent) and serve it."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--no-serve", action="store_true", help="load the demo without serving it")
+        parser.add_argument(
+            "--no-serve", action="store_true", help="load the demo without serving it"
+        )
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--date", help="the demo's 'today' (YYYY-MM-DD); default: today")
@@ -33,7 +35,11 @@ class Command(BaseCommand):
         report = demo_load(today=today)
         base = f"http://{options['host']}:{options['port']}"
         out = self.stdout
-        out.write(self.style.SUCCESS(f"Démo Raccord prête ({len(report.created)} client(s) créé(s) cette fois)."))
+        out.write(
+            self.style.SUCCESS(
+                f"Démo Raccord prête ({len(report.created)} client(s) créé(s) cette fois)."
+            )
+        )
         out.write(f"  Base de données : {settings.DATABASES['default']['NAME']}")
         out.write(f"  Emails envoyés (fichiers) : {settings.EMAIL_FILE_PATH}")
         out.write("")
