@@ -540,5 +540,5 @@ def test_funnel_summary_query_count(
     client: Client, walker: FunnelWalker, django_assert_max_num_queries: Any
 ) -> None:
     walker.walk_to("recapitulatif")
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(18):
         assert client.get(step_url("recapitulatif")).status_code == 200
