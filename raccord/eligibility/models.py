@@ -34,7 +34,11 @@ class StreetToken(models.Model):
     """One normalised word of a street, its commune or its codes, searched by prefix."""
 
     token = models.CharField(max_length=40)
-    street = models.ForeignKey(Street, on_delete=models.CASCADE, related_name="tokens")
+    # No database constraint: the token table is a derived index rebuilt by the import, and a
+    # per-row foreign-key check would double the cost of bulk loads.
+    street = models.ForeignKey(
+        Street, on_delete=models.CASCADE, related_name="tokens", db_constraint=False
+    )
 
     class Meta:
         verbose_name = _("mot de voie")
@@ -54,21 +58,34 @@ class StreetToken(models.Model):
 
 
 class Address(models.Model):
-    ban_id = models.CharField(_("identifiant BAN"), max_length=64, unique=True)
+    # Unique and indexed through Meta rather than unique=True/db_index=True: on PostgreSQL those
+    # also build a LIKE index per column that nothing uses and every import would maintain.
+    ban_id = models.CharField(_("identifiant BAN"), max_length=64)
     numero = models.PositiveIntegerField(_("numéro"), null=True, blank=True)
     rep = models.CharField(_("indice de répétition"), max_length=10, blank=True)
     nom_voie = models.CharField(_("voie"), max_length=200)
     code_postal = models.CharField(_("code postal"), max_length=5)
-    code_insee = models.CharField(_("code INSEE"), max_length=5, db_index=True)
+    code_insee = models.CharField(_("code INSEE"), max_length=5)
     nom_commune = models.CharField(_("commune"), max_length=200)
     lon = models.FloatField(null=True, blank=True)
     lat = models.FloatField(null=True, blank=True)
+    # Derived from the fields above (see save() and the import); like the tokens, kept without a
+    # database constraint so that loading a national base checks no foreign key per row.
     street = models.ForeignKey(
-        Street, on_delete=models.SET_NULL, null=True, blank=True, related_name="addresses"
+        Street,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="addresses",
+        db_constraint=False,
     )
 
     class Meta:
         verbose_name = _("adresse")
+        constraints = [
+            models.UniqueConstraint(fields=["ban_id"], name="eligibility_address_ban_id_unique")
+        ]
+        indexes = [models.Index(fields=["code_insee"], name="eligibility_address_insee")]
 
     def __str__(self) -> str:
         return self.label

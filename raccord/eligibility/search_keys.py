@@ -22,6 +22,7 @@ from functools import lru_cache
 # Characters that NFKD does not decompose into ASCII letters.
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o"})
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_COMBINING_MARKS = re.compile(r"[\u0300-\u036f]")
 # Longest token kept; longer words are cut (the prefix still matches what a person types).
 TOKEN_MAX_LENGTH = 40
 
@@ -29,9 +30,9 @@ TOKEN_MAX_LENGTH = 40
 @lru_cache(maxsize=65536)
 def search_normalize(text: str) -> str:
     """``"Saint-Dié-des-Vosges"`` → ``"saint die des vosges"``; ``"l'Église"`` → ``"l eglise"``."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
-    ascii_text = decomposed.encode("ascii", "ignore").decode("ascii").lower()
-    return " ".join(_NON_ALNUM.split(ascii_text)).strip()
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
+    # Accents go; any other character (typographic apostrophe, dash, dot) separates words.
+    return " ".join(_NON_ALNUM.split(_COMBINING_MARKS.sub("", decomposed))).strip()
 
 
 def search_words(text: str) -> list[str]:
