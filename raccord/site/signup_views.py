@@ -354,7 +354,7 @@ def _installation_context(funnel: Funnel, state: Progress) -> dict[str, Any]:
     equipped = Premises.objects.filter(address=address, equipped=True).exists()
     modes = [
         (Contract.InstallationMode.KIT, _("Envoi du kit par transporteur")),
-        (Contract.InstallationMode.INSTALLER, _("Visite d’un installateur")),
+        (Contract.InstallationMode.INSTALLER, _("Visite d'un installateur")),
     ]
     if equipped:
         modes.insert(0, (Contract.InstallationMode.EQUIPPED, _("Logement déjà équipé")))

@@ -286,3 +286,13 @@ def test_euros_are_shown_the_french_way_whatever_the_browser_language(
 
     with translation.override("en"):
         assert euros(value) == shown
+
+
+def test_subscribe_buttons_name_their_offer_with_a_plain_apostrophe_C1(
+    client: Client, catalogue: Catalogue
+) -> None:
+    # Browser tests look buttons up by name: "Souscrire à l'offre Fibre 300", typed on a keyboard.
+    html = client.get(
+        reverse("site:eligibility_result", args=[catalogue.address.pk])
+    ).content.decode()
+    assert 'Souscrire<span class="visually-hidden"> à l\'offre Fibre 300</span>' in html
