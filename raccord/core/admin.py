@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from raccord.backoffice.admin_mixins import ReadOnlyModelAdmin, SingletonModelAdmin
 from raccord.core.models import Event, OperatorProfile, Policy
@@ -10,6 +11,8 @@ from raccord.core.models import Event, OperatorProfile, Policy
 
 @admin.register(OperatorProfile)
 class OperatorProfileAdmin(SingletonModelAdmin):
+    # Operators' sites are served over HTTPS: a URL typed without a scheme gets https://.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("trade_name", "legal_name", "siren", "customer_service_phone")
     fieldsets = (
         (
