@@ -246,4 +246,6 @@ RACCORD_TRUSTED_PROXIES = int(os.environ.get("RACCORD_TRUSTED_PROXIES", "0"))
 RACCORD_RATE_LIMITS = {
     "login": int(os.environ.get("RACCORD_LOGIN_ATTEMPTS", "5")),
     "public_api": int(os.environ.get("RACCORD_PUBLIC_API_RATE", "60")),
+    # Completed online sign-ups per client address and hour.
+    "signup": int(os.environ.get("RACCORD_SIGNUP_RATE", "10")),
 }

@@ -52,10 +52,10 @@ def test_docs_page_answers(client):
     assert b"/api/v1/openapi.json" in response.content
 
 
-def test_docs_assets_are_local_once_ninja_is_an_installed_app(client, settings):
+def test_docs_assets_are_local_not_from_a_cdn(client, settings):
     # ninja serves Swagger UI from its own static files only when "ninja" is in INSTALLED_APPS,
-    # otherwise from a CDN; settings.py does not list it yet (reported), this shows the fix.
-    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "ninja"]
+    # otherwise from a CDN that a closed network cannot reach.
+    assert "ninja" in settings.INSTALLED_APPS
     html = client.get("/api/v1/docs").content.decode()
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert any(a.endswith("swagger-ui-bundle.js") for a in assets)

@@ -105,3 +105,9 @@ def test_shipping_a_kit_to_an_installer_contract_is_refused(signup_request):
         contract_kit_ship(contract=contract, on=date(2027, 1, 6), actor=SYSTEM)
     contract.refresh_from_db()
     assert contract.status == Contract.Status.ORDERED
+
+
+def test_withdrawal_deadline_is_signup_plus_fourteen_days__C6(db):
+    from raccord.contracts.selectors import withdrawal_deadline
+
+    assert withdrawal_deadline(signup_date=date(2027, 1, 5)) == date(2027, 1, 19)

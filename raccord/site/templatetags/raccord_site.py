@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
 
+from raccord.contracts.selectors import withdrawal_deadline as contract_withdrawal_deadline
 from raccord.core.masking import iban_mask
 from raccord.core.models import Policy
 
@@ -40,7 +41,7 @@ def withdrawal_deadline(signup_date: date | None) -> date | None:
     """Last day of the legal withdrawal period (C6: sign-up date + policy days)."""
     if signup_date is None:
         return None
-    return signup_date + timedelta(days=Policy.get().withdrawal_days)
+    return contract_withdrawal_deadline(signup_date=signup_date)
 
 
 @register.simple_tag
