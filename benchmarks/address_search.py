@@ -111,7 +111,9 @@ DEPARTMENTS = [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B"]
 
 
 def _plain(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    """What someone typing without accents writes: "Sœurs" → "soeurs", "Écoles" → "ecoles"."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "Oe"))
+    return decomposed.encode("ascii", "ignore").decode().lower()
 
 
 def generate(path: Path, rows: int, *, seed: int = 1) -> list[dict[str, Any]]:

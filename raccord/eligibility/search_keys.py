@@ -110,13 +110,13 @@ class ParsedQuery:
 
     @property
     def driving_word(self) -> str:
-        """The word expected to match the fewest streets: it drives the index scan."""
-        return max(self.words, key=_selectivity)
+        """The word expected to match the fewest streets, on its looks alone."""
+        return max(self.words, key=word_rarity)
 
 
-def _selectivity(word: str) -> tuple[bool, int, bool]:
-    # Rare words first, then long words, and letters before digits (a postal code matches a whole
-    # commune, a name usually far fewer streets).
+def word_rarity(word: str) -> tuple[bool, int, bool]:
+    """How rare a word looks (greater is rarer): not a common street or linking word, long,
+    letters rather than digits (a postal code matches a whole commune)."""
     return (word not in COMMON_WORDS, len(word), not word.isdigit())
 
 
