@@ -4,4 +4,5 @@ from django.apps import AppConfig
 class ApiConfig(AppConfig):
     name = "raccord.api"
     label = "api"
+    verbose_name = "API"
     default_auto_field = "django.db.models.BigAutoField"

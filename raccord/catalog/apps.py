@@ -4,4 +4,5 @@ from django.apps import AppConfig
 class CatalogConfig(AppConfig):
     name = "raccord.catalog"
     label = "catalog"
+    verbose_name = "Catalogue"
     default_auto_field = "django.db.models.BigAutoField"

@@ -121,6 +121,7 @@ class EquipmentModel(models.Model):
     class Meta:
         ordering = ["code"]
         verbose_name = _("modèle d'équipement")
+        verbose_name_plural = _("modèles d'équipement")
 
     def __str__(self) -> str:
         return self.label
@@ -182,6 +183,7 @@ class ZoneOffer(models.Model):
     class Meta:
         unique_together = [("zone", "offer")]
         verbose_name = _("offre de zone")
+        verbose_name_plural = _("offres de zone")
 
     def __str__(self) -> str:
         return f"{self.offer} @ {self.zone}"
@@ -196,6 +198,7 @@ class CGVVersion(models.Model):
     class Meta:
         ordering = ["-effective_date"]
         verbose_name = _("version des CGV")
+        verbose_name_plural = _("versions des CGV")
 
     def __str__(self) -> str:
         return f"CGV {self.version}"

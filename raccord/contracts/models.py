@@ -154,6 +154,7 @@ class ContractOption(models.Model):
     class Meta:
         unique_together = [("contract", "option")]
         verbose_name = _("option souscrite")
+        verbose_name_plural = _("options souscrites")
 
     def __str__(self) -> str:
         return self.label

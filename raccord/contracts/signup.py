@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from raccord.catalog.models import CGVVersion, Option
 from raccord.catalog.selectors import cgv_in_force
@@ -351,7 +352,7 @@ def signup_create(*, request: SignupRequest, actor: Actor, at: datetime) -> Cont
 
     Idempotent on ``request.signup_key``: submitting the same sign-up twice returns the contract
     created the first time."""
-    on = at.date()
+    on = timezone.localdate(at)
     if request.signup_key is not None:
         existing = Contract.objects.filter(signup_key=request.signup_key).first()
         if existing is not None:
@@ -377,7 +378,7 @@ def _signup_write(
 ) -> Contract:
     from raccord.notifications.tasks import order_summary_email
 
-    on = at.date()
+    on = timezone.localdate(at)
     user_model = get_user_model()
     user = user_model(
         username=request.email.lower(),

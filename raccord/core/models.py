@@ -84,6 +84,7 @@ class OperatorProfile(models.Model):
 
     class Meta:
         verbose_name = _("profil de l'opérateur")
+        verbose_name_plural = _("profil de l'opérateur")
 
     def __str__(self) -> str:
         return self.trade_name

@@ -4,4 +4,5 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "raccord.notifications"
     label = "notifications"
+    verbose_name = "Notifications"
     default_auto_field = "django.db.models.BigAutoField"

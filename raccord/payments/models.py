@@ -38,6 +38,7 @@ class Mandate(models.Model):
     class Meta:
         ordering = ["-signature_date", "-id"]
         verbose_name = _("mandat SEPA")
+        verbose_name_plural = _("mandats SEPA")
 
     def __str__(self) -> str:
         return self.reference
