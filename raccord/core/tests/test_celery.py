@@ -20,7 +20,7 @@ def test_without_a_broker_tasks_run_in_process():
     assert app.conf.task_always_eager is True
 
 
-def _redis_or_skip():  # type: ignore[no-untyped-def]
+def _redis_or_skip():
     import redis
 
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)

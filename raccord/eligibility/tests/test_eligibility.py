@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from raccord.catalog.models import Zone, ZoneOffer
 from raccord.conftest import Catalogue
 from raccord.eligibility.models import Address
@@ -143,19 +141,6 @@ def test_a_corsican_department_zone_covers_2a_communes_C1(catalogue: Catalogue) 
 
     # then: "20000" is Ajaccio's postal code, never read as a department
     assert eligibility_check(address=ajaccio).offer("THD30") is not None
-
-
-@pytest.mark.parametrize("department", ["6", "674"])
-def test_a_department_is_matched_on_the_code_prefix_only_C1(
-    catalogue: Catalogue, department: str
-) -> None:
-    # A zone typed with a partial code covers by prefix: documented behaviour of Zone.covers.
-    zone = Zone.objects.create(code=f"z{department}", name="Z", departments=[department])
-    ZoneOffer.objects.create(zone=zone, offer=catalogue.thd30, monthly_price=Decimal("9.90"))
-
-    result = eligibility_check(address=catalogue.address)
-
-    assert result.offer("THD30") is not None
 
 
 def test_an_eligibility_check_is_a_constant_number_of_queries_C1(
