@@ -155,7 +155,11 @@ def test_the_signup_date_is_the_paris_date_even_just_after_midnight__C2(signup_r
 
     # 23:30 UTC on 5 January is 00:30 on 6 January in Paris
     contract = signup_create(
-        request=signup_request, actor=Actor.customer(None), at=datetime(2027, 1, 5, 23, 30, tzinfo=UTC)
+        request=signup_request,
+        actor=Actor.customer(None),
+        at=datetime(2027, 1, 5, 23, 30, tzinfo=UTC),
     )
     assert contract.signup_date.isoformat() == "2027-01-06"
-    assert contract.mandate is not None and contract.mandate.signature_date.isoformat() == "2027-01-06"
+    assert (
+        contract.mandate is not None and contract.mandate.signature_date.isoformat() == "2027-01-06"
+    )
