@@ -123,7 +123,9 @@ def _address_search_sql(
     sql = (
         f"SELECT {columns} FROM {address_table} a JOIN ("  # noqa: S608
         f"SELECT c.id, ROW_NUMBER() OVER (ORDER BY {street_order}) AS street_rank FROM ("
-        f"SELECT s.id, s.street_key, s.commune_key, s.search_text FROM ("
+        # DISTINCT: the driving prefix may match two words of one street ("mar": "marché" in
+        # "Marville").
+        f"SELECT DISTINCT s.id, s.street_key, s.commune_key, s.search_text FROM ("
         f"SELECT street_id FROM {token_table} WHERE {prefix_condition} LIMIT {int(scan)}) t "
         f"JOIN {street_table} s ON s.id = t.street_id WHERE 1 = 1{filters} "
         f"LIMIT {CANDIDATE_STREETS}) c "

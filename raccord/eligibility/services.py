@@ -19,6 +19,7 @@ __all__ = [
     "EligibilityResult",
     "EligibleOffer",
     "address_import",
+    "address_index_missing",
     "eligibility_check",
     "street_ensure",
 ]
@@ -133,3 +134,19 @@ def street_ensure(*, code_insee: str, code_postal: str, nom_commune: str, nom_vo
             # Another writer created the same street meanwhile: its row is identical to ours.
             pass
     return keys.street_id
+
+
+def address_index_missing() -> int:
+    """Attach to their street the addresses written without ``save()`` nor the import
+    (``bulk_create``, raw SQL), so that the type-ahead finds them. Returns how many."""
+    attached = 0
+    for address in Address.objects.filter(street__isnull=True).iterator(chunk_size=2000):
+        street_id = street_ensure(
+            code_insee=address.code_insee,
+            code_postal=address.code_postal,
+            nom_commune=address.nom_commune,
+            nom_voie=address.nom_voie,
+        )
+        Address.objects.filter(pk=address.pk).update(street_id=street_id)
+        attached += 1
+    return attached

@@ -266,8 +266,9 @@ def test_the_command_prints_the_summary_and_the_first_bad_rows(tmp_path: Path) -
     )
     out = io.StringIO()
 
-    # when
-    call_command("import_addresses", str(path), stdout=out)
+    # when: the command answers to both spellings
+    call_command("import-addresses", str(path), stdout=out)
+    call_command("import_addresses", str(path), stdout=io.StringIO())
 
     # then
     text = out.getvalue()

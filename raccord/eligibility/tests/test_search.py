@@ -7,7 +7,7 @@ import pytest
 from raccord.conftest import Catalogue
 from raccord.eligibility.models import Address
 from raccord.eligibility.selectors import address_search
-from raccord.eligibility.services import street_ensure
+from raccord.eligibility.services import address_index_missing, street_ensure
 
 
 def make_street(
@@ -170,6 +170,17 @@ def test_a_street_starting_with_the_typed_word_ranks_first(db: None) -> None:
     assert labels("gare")[0].startswith("1 Gare Basse")
 
 
+def test_a_street_matching_a_prefix_twice_is_listed_once(db: None) -> None:
+    # given: "mar" starts both "marché" and "marville"
+    make_street("Rue du Marché", [1, 2], commune="Marville", insee="55321", cp="55600")
+
+    # when
+    results = address_search(query="mar")
+
+    # then
+    assert [a.numero for a in results] == [1, 2]
+
+
 def test_results_respect_the_limit(db: None) -> None:
     make_street("Rue des Vergers", range(1, 40))
 
@@ -209,3 +220,27 @@ def test_street_ensure_is_idempotent(db: None) -> None:
     }
 
     assert street_ensure(**fields) == street_ensure(**fields)
+
+
+def test_addresses_bulk_created_become_searchable_once_indexed(db: None) -> None:
+    # given: bulk_create skips save(), so these addresses have no street yet
+    Address.objects.bulk_create(
+        Address(
+            ban_id=f"67348_0300_{n:05d}",
+            numero=n,
+            nom_voie="Rue du Général-Gouraud",
+            code_postal="67210",
+            code_insee="67348",
+            nom_commune="Obernai",
+        )
+        for n in (1, 2)
+    )
+    assert address_search(query="gouraud obernai") == []
+
+    # when
+    attached = address_index_missing()
+
+    # then
+    assert attached == 2
+    assert [a.numero for a in address_search(query="gouraud obernai")] == [1, 2]
+    assert address_index_missing() == 0
