@@ -40,6 +40,11 @@ def vat_field() -> models.DecimalField:
     )
 
 
+def department_of(insee_code: str) -> str:
+    """The department of a commune: 3 characters overseas (971…976), else 2 (incl. 2A/2B)."""
+    return insee_code[:3] if insee_code.startswith("97") else insee_code[:2]
+
+
 class Technology(models.TextChoices):
     RADIO = "radio", _("THD radio")
     FIBRE = "fibre", _("fibre optique (FTTH)")
@@ -163,7 +168,7 @@ class Zone(models.Model):
             return True
         if insee_code in self.communes:
             return True
-        return any(insee_code.startswith(dep) for dep in self.departments)
+        return department_of(insee_code) in self.departments
 
 
 class ZoneOffer(models.Model):

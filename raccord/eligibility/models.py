@@ -7,6 +7,8 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from raccord.catalog.models import department_of
+
 
 class Street(models.Model):
     """One street (``nom_voie``) of one commune and postal code: what the type-ahead searches.
@@ -117,7 +119,7 @@ class Address(models.Model):
 
     @property
     def department(self) -> str:
-        return self.code_insee[:3] if self.code_insee.startswith("97") else self.code_insee[:2]
+        return department_of(self.code_insee)
 
 
 class Premises(models.Model):
