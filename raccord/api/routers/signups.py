@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Header, Router
+from ninja import Header, Router, Status
 
 from raccord.api.auth import principal_of, token_auth
 from raccord.api.models import ApiToken
@@ -96,4 +96,4 @@ def signups_create(
     if shown is None:
         # The key was used by a sign-up this caller may not read: say so, show nothing of it.
         raise IdempotencyKeyTaken()
-    return (201 if created else 200), shown
+    return Status(201 if created else 200, shown)
