@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "raccord.customers",
     "raccord.payments",
     "raccord.contracts",
+    "raccord.billing",
     "raccord.notifications",
     "raccord.site",
     "raccord.portal",

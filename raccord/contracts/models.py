@@ -126,6 +126,8 @@ class Contract(models.Model):
     activation_date = models.DateField(_("date de mise en service"), null=True, blank=True)
     commitment_start = models.DateField(_("début d'engagement"), null=True, blank=True)
     commitment_end = models.DateField(_("fin d'engagement"), null=True, blank=True)
+    # The set-up fee is billed once, on the first invoice that bills the subscription (B2).
+    setup_fee_billed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-signed_at", "-id"]
@@ -158,3 +160,36 @@ class ContractOption(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class Subscription(models.Model):
+    """One billable product of a contract over a span of days: the offer, or an option.
+
+    Created at activation (C4) and at an offer change (C9); closed by ``end_date`` on an offer
+    change (the day before D), a termination (E) or a withdrawal. ``billed_through`` is the last
+    day the monthly run has charged: the run charges from the day after it (or ``start_date``) up
+    to the end of the month or ``end_date``, and credits the days past ``end_date`` that were
+    already charged (B2-B4). Only the billing run moves it."""
+
+    class Kind(models.TextChoices):
+        OFFER = "offer", _("offre")
+        OPTION = "option", _("option")
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="subscriptions")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    product = models.CharField(_("code produit"), max_length=30)
+    label = models.CharField(max_length=120)
+    monthly_price = money_field(_("prix mensuel TTC"), default=None)
+    vat_rate = vat_field()
+    start_date = models.DateField(_("début"))
+    end_date = models.DateField(_("fin"), null=True, blank=True)
+    billed_through = models.DateField(_("facturé jusqu'au"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["contract_id", "start_date", "kind", "product"]
+        indexes = [models.Index(fields=["contract", "end_date"])]
+        verbose_name = _("abonnement facturable")
+        verbose_name_plural = _("abonnements facturables")
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.start_date}→{self.end_date or '…'}"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from raccord.contracts.commitment import commitment_end
-from raccord.contracts.models import Contract
+from raccord.contracts.models import Contract, Subscription
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
 from raccord.core.models import Policy
@@ -29,6 +29,34 @@ def _at(day: date) -> datetime:
 
 def _locked(contract: Contract) -> Contract:
     return Contract.objects.select_for_update().get(pk=contract.pk)
+
+
+def subscriptions_open(*, contract: Contract, start: date) -> None:
+    """The billable products of an activated contract: its offer and each option (B2)."""
+    rows = [
+        Subscription(
+            contract=contract,
+            kind=Subscription.Kind.OFFER,
+            product=contract.offer.code,
+            label=contract.offer_label,
+            monthly_price=contract.monthly_price,
+            vat_rate=contract.vat_rate,
+            start_date=start,
+        )
+    ]
+    rows += [
+        Subscription(
+            contract=contract,
+            kind=Subscription.Kind.OPTION,
+            product=option.option.code,
+            label=option.label,
+            monthly_price=option.monthly_price,
+            vat_rate=option.vat_rate,
+            start_date=start,
+        )
+        for option in contract.options.select_related("option")
+    ]
+    Subscription.objects.bulk_create(rows)
 
 
 @transaction.atomic
@@ -126,6 +154,7 @@ def contract_activate(*, contract: Contract, on: date, source: str, actor: Actor
     contract.commitment_start = on if contract.commitment_months else None
     contract.commitment_end = commitment_end(start=on, months=contract.commitment_months)
     contract.save(update_fields=["status", "activation_date", "commitment_start", "commitment_end"])
+    subscriptions_open(contract=contract, start=on)
     event_record(
         actor=actor,
         verb="contract.activated",

@@ -111,3 +111,20 @@ def test_withdrawal_deadline_is_signup_plus_fourteen_days__C6(db):
     from raccord.contracts.selectors import withdrawal_deadline
 
     assert withdrawal_deadline(signup_date=date(2027, 1, 5)) == date(2027, 1, 19)
+
+
+def test_activation_opens_one_billable_subscription_per_product__B2(contract):
+    contract = contract_activate(
+        contract=contract, on=date(2027, 1, 20), source="radius", actor=SYSTEM
+    )
+    subs = {
+        (s.kind, s.product, str(s.monthly_price), s.start_date)
+        for s in contract.subscriptions.all()
+    }
+    assert subs == {
+        ("offer", "THD30", "29.90", date(2027, 1, 20)),
+        ("option", "TEL", "5.00", date(2027, 1, 20)),
+    }
+    # activating again opens nothing more
+    contract_activate(contract=contract, on=date(2027, 1, 21), source="radius", actor=SYSTEM)
+    assert contract.subscriptions.count() == 2

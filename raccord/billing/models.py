@@ -1,0 +1,203 @@
+"""Billing: pending one-off items, monthly runs, invoices and credit notes (B1-B9).
+
+An issued document is immutable: it copies the seller, buyer and payment data it shows, is
+never edited or deleted, and is corrected only by a credit note that references it (B7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from raccord.catalog.models import vat_field
+
+
+class LineKind(models.TextChoices):
+    SETUP_FEE = "setup_fee", _("frais de mise en service")
+    SUBSCRIPTION = "subscription", _("abonnement")
+    SUBSCRIPTION_CREDIT = "subscription_credit", _("avoir sur abonnement")
+    EARLY_TERMINATION = "early_termination", _("indemnité de résiliation anticipée")
+    TERMINATION_FEE = "termination_fee", _("frais de résiliation")
+    CHANGE_FEE = "change_fee", _("frais de changement d'offre")
+    NON_RETURN_FEE = "non_return_fee", _("frais de non-restitution du matériel")
+    NON_RETURN_REFUND = "non_return_refund", _("remboursement des frais de non-restitution")
+    GESTURE = "gesture", _("geste commercial")
+    CALLS = "calls", _("communications hors forfait")
+    WITHDRAWAL = "withdrawal", _("rétractation")
+    REFUND = "refund", _("remboursement")
+
+
+class Section(models.TextChoices):
+    """The three sections of an invoice (B9)."""
+
+    SUBSCRIPTIONS = "subscriptions", _("Abonnements et options")
+    COMMUNICATIONS = "communications", _("Communications")
+    OTHER = "other", _("Autres éléments")
+
+
+SECTION_OF_KIND = {
+    LineKind.SUBSCRIPTION: Section.SUBSCRIPTIONS,
+    LineKind.SUBSCRIPTION_CREDIT: Section.SUBSCRIPTIONS,
+    LineKind.CALLS: Section.COMMUNICATIONS,
+}
+
+
+def section_of(kind: str) -> str:
+    return SECTION_OF_KIND.get(LineKind(kind), Section.OTHER)
+
+
+class PendingItem(models.Model):
+    """A one-off amount waiting for the next monthly run (B5): fees, gestures, refunds.
+
+    ``amount`` is signed (a gesture or a refund is negative), VAT-inclusive, already rounded
+    once (M2). ``created_on`` is the business date it arose (C11: E); the first run on or after
+    that date bills it and sets ``document``."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, related_name="pending_items"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="pending_items"
+    )
+    kind = models.CharField(max_length=24, choices=LineKind.choices)
+    product = models.CharField(max_length=30, blank=True)
+    label = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    vat_rate = vat_field()
+    created_on = models.DateField(db_index=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    # What the explanation of the line needs (days, weights, reason…), never re-derived later.
+    data = models.JSONField(default=dict, blank=True)
+    # A natural key that makes the service that creates the item idempotent (e.g. "c11:<contract>").
+    key = models.CharField(max_length=80, unique=True, null=True, blank=True)
+    document = models.ForeignKey(
+        "Document", null=True, blank=True, on_delete=models.PROTECT, related_name="pending_items"
+    )
+    cancelled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_on", "id"]
+        indexes = [models.Index(fields=["document", "created_on"])]
+        verbose_name = _("élément à facturer")
+        verbose_name_plural = _("éléments à facturer")
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.amount}"
+
+
+class BillingRun(models.Model):
+    """The monthly run of month M (B1), dated on M's invoice day. Its status makes an interrupted
+    run visible; running it again resumes it and issues each document exactly once (B8)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminé")
+
+    month = models.DateField(_("mois"), unique=True, help_text=_("premier jour du mois facturé"))
+    run_date = models.DateField(_("date des documents"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    invoices = models.PositiveIntegerField(default=0)
+    credit_notes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-month"]
+        verbose_name = _("facturation mensuelle")
+        verbose_name_plural = _("facturations mensuelles")
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} ({self.get_status_display()})"
+
+
+class Document(models.Model):
+    """An invoice or a credit note (B6). Immutable once issued."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("facture")
+        CREDIT_NOTE = "credit_note", _("avoir")
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    number = models.CharField(_("numéro"), max_length=30, unique=True)
+    issue_date = models.DateField(_("date d'émission"), db_index=True)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="documents"
+    )
+    run = models.ForeignKey(
+        BillingRun, null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    )
+    corrects = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        help_text=_("la facture que cet avoir corrige"),
+    )
+    total = models.DecimalField(_("total TTC"), max_digits=12, decimal_places=2)
+    # [{"rate": "0.20", "net": "…", "vat": "…", "gross": "…"}] — M2.
+    vat_breakdown = models.JSONField(default=list)
+    # Copies made at issue: what the document shows never changes afterwards (B9).
+    seller = models.JSONField(default=dict)
+    buyer = models.JSONField(default=dict)
+    # {"method": "sepa", "debit_date", "mandate", "iban_masked"} | {"method": "cheque",
+    # "due_before"} | {"method": "refund"}
+    payment = models.JSONField(default=dict)
+    # Per contract: {"reference", "offer", "commitment_end" | null}
+    contracts = models.JSONField(default=list)
+    pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["issue_date", "id"]
+        constraints = [
+            # One document per customer and run: the run's idempotency (B6, B8).
+            models.UniqueConstraint(
+                fields=["run", "customer"], name="one_document_per_customer_and_run"
+            ),
+        ]
+        verbose_name = _("document de facturation")
+        verbose_name_plural = _("documents de facturation")
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        # Only the rendered PDF may be attached after issue.
+        if self.pk is not None and (
+            update_fields is None or set(update_fields) - {"pdf", "pdf_sha256"}
+        ):
+            raise ValueError("an issued document never changes")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("an issued document is never deleted")
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    contract = models.ForeignKey(
+        "contracts.Contract", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=24, choices=LineKind.choices)
+    section = models.CharField(max_length=16, choices=Section.choices)
+    product = models.CharField(max_length=30, blank=True)
+    label = models.CharField(max_length=200)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    amount = models.DecimalField(_("montant TTC"), max_digits=10, decimal_places=2)
+    vat_rate = vat_field()
+    # What the plain-French explanation needs: days, days_in_month, monthly_price, weights…
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        verbose_name = _("ligne de document")
+        verbose_name_plural = _("lignes de document")
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.amount}"
