@@ -1,0 +1,270 @@
+"""Issuing documents: totals, VAT breakdown, the copies of seller/buyer/payment data, numbers.
+
+Used by the monthly run (many documents per transaction) and by one-off credit notes. Reads
+are set-based: a batch of N documents costs a constant number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from raccord.billing.models import BillingRun, Document, DocumentLine, Section, section_of
+from raccord.billing.numbering import document_numbers_take
+from raccord.contracts.models import Contract
+from raccord.core.masking import iban_mask
+from raccord.core.models import OperatorProfile, Policy
+from raccord.core.money import ZERO, vat_breakdown
+from raccord.customers.models import Customer
+from raccord.payments.calendar import cheque_due_date, invoice_debit_date
+
+SECTION_ORDER = {Section.SUBSCRIPTIONS: 0, Section.COMMUNICATIONS: 1, Section.OTHER: 2}
+
+
+@dataclass
+class DraftLine:
+    contract_id: int | None
+    kind: str
+    product: str
+    label: str
+    period_start: date | None
+    period_end: date | None
+    amount: Decimal
+    vat_rate: Decimal
+    data: dict[str, Any] = field(default_factory=dict)
+    pending_item_id: int | None = None
+
+
+@dataclass
+class DraftDocument:
+    customer_id: int
+    lines: list[DraftLine]
+    corrects_id: int | None = None
+    force_kind: str | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), start=ZERO)
+
+    @property
+    def kind(self) -> str:
+        if self.force_kind:
+            return self.force_kind
+        return Document.Kind.INVOICE if self.total >= 0 else Document.Kind.CREDIT_NOTE
+
+
+def seller_snapshot(profile: OperatorProfile) -> dict[str, str]:
+    return {
+        "legal_name": profile.legal_name,
+        "trade_name": profile.trade_name,
+        "address": profile.address,
+        "siren": profile.siren,
+        "vat_number": profile.vat_number,
+        "customer_service_phone": profile.customer_service_phone,
+        "customer_service_hours": profile.customer_service_hours,
+        "customer_service_email": profile.customer_service_email,
+        "customer_service_address": profile.customer_service_address,
+        "billing_address": profile.billing_address,
+        "mediator_name": profile.mediator_name,
+        "mediator_address": profile.mediator_address,
+        "mediator_url": profile.mediator_url,
+        "creditor_id": profile.sepa_creditor_id,
+    }
+
+
+@dataclass(frozen=True)
+class _CustomerInfo:
+    buyer: dict[str, str]
+    payment_method: str
+    mandate_reference: str
+    iban_masked: str
+    contracts: dict[int, dict[str, Any]]
+
+
+def _customers_info(customer_ids: Iterable[int]) -> dict[int, _CustomerInfo]:
+    """Buyer data, payment method and contracts of many customers in two queries."""
+    ids = list(set(customer_ids))
+    customers = Customer.objects.filter(pk__in=ids).values(
+        "pk",
+        "reference",
+        "civility",
+        "first_name",
+        "last_name",
+        "email",
+        "postal_address",
+        "postal_code",
+        "city",
+    )
+    contracts = (
+        Contract.objects.filter(customer_id__in=ids)
+        .order_by("customer_id", "signed_at", "pk")
+        .values(
+            "pk",
+            "customer_id",
+            "reference",
+            "offer_label",
+            "status",
+            "commitment_end",
+            "commitment_months",
+            "payment_method",
+            "mandate__reference",
+            "mandate__iban",
+            "installation_address__nom_voie",
+        )
+    )
+    per_customer: dict[int, list[dict[str, Any]]] = {}
+    for row in contracts:
+        per_customer.setdefault(row["customer_id"], []).append(dict(row))
+    result = {}
+    for c in customers:
+        rows = per_customer.get(c["pk"], [])
+        # The payment method of the most recent contract that is still alive, else the latest.
+        alive = [r for r in rows if r["status"] not in {"cancelled", "withdrawn"}] or rows
+        current = alive[-1] if alive else None
+        result[c["pk"]] = _CustomerInfo(
+            buyer={
+                "reference": c["reference"],
+                "name": f"{c['first_name']} {c['last_name']}".strip(),
+                "address": c["postal_address"],
+                "postal_code": c["postal_code"],
+                "city": c["city"],
+                "email": c["email"],
+            },
+            payment_method=current["payment_method"] if current else "cheque",
+            mandate_reference=(current or {}).get("mandate__reference") or "",
+            iban_masked=iban_mask((current or {}).get("mandate__iban") or "")
+            if current and current.get("mandate__iban")
+            else "",
+            contracts={
+                r["pk"]: {
+                    "reference": r["reference"],
+                    "offer": r["offer_label"],
+                    "commitment_end": r["commitment_end"].isoformat()
+                    if r["commitment_end"]
+                    else None,
+                }
+                for r in rows
+            },
+        )
+    return result
+
+
+def _payment(kind: str, info: _CustomerInfo, issue_date: date, policy: Policy) -> dict[str, str]:
+    if kind == Document.Kind.CREDIT_NOTE:
+        payment = {"method": "refund"}
+        if info.payment_method == "sepa" and info.iban_masked:
+            payment["iban_masked"] = info.iban_masked
+        return payment
+    if info.payment_method == "sepa":
+        return {
+            "method": "sepa",
+            "debit_date": invoice_debit_date(issue_date=issue_date, policy=policy).isoformat(),
+            "mandate": info.mandate_reference,
+            "iban_masked": info.iban_masked,
+        }
+    return {
+        "method": "cheque",
+        "due_before": cheque_due_date(issue_date=issue_date, policy=policy).isoformat(),
+    }
+
+
+def _sorted_lines(lines: list[DraftLine]) -> list[DraftLine]:
+    return sorted(
+        lines,
+        key=lambda line: (
+            SECTION_ORDER[Section(section_of(line.kind))],
+            line.contract_id or 0,
+            line.period_start or date.min,
+            line.kind,
+            line.product,
+        ),
+    )
+
+
+def documents_write(
+    *, drafts: Sequence[DraftDocument], issue_date: date, run: BillingRun | None
+) -> list[Document]:
+    """Number and insert ``drafts`` in order, with their lines. Call inside a transaction."""
+    if not drafts:
+        return []
+    policy = Policy.get()
+    seller = seller_snapshot(OperatorProfile.get())
+    infos = _customers_info(d.customer_id for d in drafts)
+    kinds = [d.kind for d in drafts]
+    numbers: dict[str, Iterator[str]] = {
+        kind: iter(
+            document_numbers_take(
+                kind=kind, issue_date=issue_date, count=kinds.count(kind), policy=policy
+            )
+        )
+        for kind in (Document.Kind.INVOICE, Document.Kind.CREDIT_NOTE)
+    }
+    documents = []
+    ordered_lines = []
+    for draft, kind in zip(drafts, kinds, strict=True):
+        info = infos[draft.customer_id]
+        lines = _sorted_lines(draft.lines)
+        ordered_lines.append(lines)
+        contract_ids = list(dict.fromkeys(line.contract_id for line in lines if line.contract_id))
+        documents.append(
+            Document(
+                kind=kind,
+                number=next(numbers[kind]),
+                issue_date=issue_date,
+                customer_id=draft.customer_id,
+                run=run,
+                corrects_id=draft.corrects_id,
+                total=draft.total,
+                vat_breakdown=[
+                    {"rate": str(rate), "net": str(net), "vat": str(vat), "gross": str(net + vat)}
+                    for rate, net, vat in vat_breakdown(
+                        (line.amount, line.vat_rate) for line in lines
+                    )
+                ],
+                seller=seller,
+                buyer=info.buyer,
+                payment=_payment(kind, info, issue_date, policy),
+                contracts=[info.contracts[cid] for cid in contract_ids if cid in info.contracts],
+            )
+        )
+    Document.objects.bulk_create(documents)
+    DocumentLine.objects.bulk_create(
+        DocumentLine(
+            document=document,
+            position=position,
+            contract_id=line.contract_id,
+            kind=line.kind,
+            section=section_of(line.kind),
+            product=line.product,
+            label=line.label,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            amount=line.amount,
+            vat_rate=line.vat_rate,
+            data=line.data,
+        )
+        for document, lines in zip(documents, ordered_lines, strict=True)
+        for position, line in enumerate(lines, start=1)
+    )
+    return documents
+
+
+def document_issue(
+    *,
+    customer_id: int,
+    issue_date: date,
+    lines: list[DraftLine],
+    run: BillingRun | None,
+    corrects: Document | None = None,
+    force_kind: str | None = None,
+) -> Document:
+    """Issue one document now (inside the caller's transaction)."""
+    draft = DraftDocument(
+        customer_id=customer_id,
+        lines=lines,
+        corrects_id=corrects.pk if corrects else None,
+        force_kind=force_kind,
+    )
+    return documents_write(drafts=[draft], issue_date=issue_date, run=run)[0]
