@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "raccord.payments",
     "raccord.contracts",
     "raccord.billing",
+    "raccord.equipment",
     "raccord.notifications",
     "raccord.site",
     "raccord.portal",
