@@ -1,0 +1,365 @@
+"""The monthly run (B1-B8, M2, M3)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from django.db import connection, transaction
+
+from raccord.billing import run as run_module
+from raccord.billing.documents import DraftLine, document_issue
+from raccord.billing.models import BillingRun, Document, DocumentLine, PendingItem
+from raccord.billing.run import billing_run, month_segments, segment_cents
+from raccord.billing.services import document_credit_fully, pending_item_add
+from raccord.conftest import paris
+from raccord.contracts.models import Subscription
+from raccord.core.events import Actor
+from raccord.core.money import round_half_up
+
+pytestmark = pytest.mark.django_db
+FEB = date(2027, 2, 1)
+
+
+def _run(month: date, **kwargs):
+    return billing_run(
+        month=month, at=paris(month.year, month.month, 2, 6), render_pdfs=False, **kwargs
+    )
+
+
+def _lines(document: Document) -> list[tuple[str, str, str | None, str | None, str]]:
+    return [
+        (
+            line.kind,
+            line.product,
+            line.period_start.isoformat() if line.period_start else None,
+            line.period_end.isoformat() if line.period_end else None,
+            str(line.amount),
+        )
+        for line in document.lines.order_by("position")
+    ]
+
+
+def test_integer_prorata_matches_the_exact_rule__M2_M3():
+    # the run's integer arithmetic on cents equals the exact Fraction rounded once half-up
+    for cents in (2990, 500, 1, 3999, 12345, 2485):
+        for dim in (28, 29, 30, 31):
+            for days in range(1, dim + 1):
+                exact = round_half_up(Fraction(cents, 100) * days / dim)
+                assert Decimal(segment_cents(cents, days, dim)) / 100 == exact, (cents, days, dim)
+
+
+def test_month_segments_split_at_month_boundaries__M3():
+    assert list(month_segments(date(2027, 1, 20), date(2027, 3, 3))) == [
+        (date(2027, 1, 20), date(2027, 1, 31)),
+        (date(2027, 2, 1), date(2027, 2, 28)),
+        (date(2027, 3, 1), date(2027, 3, 3)),
+    ]
+
+
+def test_first_invoice_is_setup_fee_plus_prorata_plus_the_month__B2_M3(signup_request, activate):
+    # given a subscriber activated on 20 January with THD30 (29.90) and the TEL option (5.00)
+    contract = activate(signup_request, on=date(2027, 1, 20))
+    # when the January run happens (activation after 1 January: not included, B1)
+    assert _run(date(2027, 1, 1)).invoices == 0
+    # and the February run happens
+    result = _run(FEB)
+    # then one invoice dated 2 February holds set-up fee, January prorata and February
+    assert (result.invoices, result.credit_notes, result.run_date) == (1, 0, date(2027, 2, 2))
+    invoice = Document.objects.get()
+    assert invoice.number == "F2027-000001" and invoice.issue_date == date(2027, 2, 2)
+    assert _lines(invoice) == [
+        ("subscription", "TEL", "2027-01-20", "2027-01-31", "1.94"),
+        ("subscription", "THD30", "2027-01-20", "2027-01-31", "11.57"),
+        ("subscription", "TEL", "2027-02-01", "2027-02-28", "5.00"),
+        ("subscription", "THD30", "2027-02-01", "2027-02-28", "29.90"),
+        ("setup_fee", "THD30", None, None, "49.00"),
+    ]
+    assert invoice.total == Decimal("97.41") == sum(line.amount for line in invoice.lines.all())
+    line = invoice.lines.get(product="THD30", period_start=date(2027, 1, 20))
+    assert line.data == {
+        "days": 12,
+        "days_in_month": 31,
+        "monthly_price": "29.90",
+        "full_month": False,
+    }
+    # VAT per rate: net = round(gross / 1.2), vat = gross - net (M2)
+    assert invoice.vat_breakdown == [
+        {"rate": "0.2000", "net": "81.18", "vat": "16.23", "gross": "97.41"}
+    ]
+    # the payment is the SEPA debit of 5 February with the masked IBAN (B9, P1)
+    assert invoice.payment["method"] == "sepa" and invoice.payment["debit_date"] == "2027-02-05"
+    assert invoice.payment["iban_masked"] == "FR76 **** **** 0189"
+    assert invoice.contracts == [
+        {"reference": contract.reference, "offer": "THD Radio 30", "commitment_end": "2028-01-19"}
+    ]
+    assert (
+        invoice.seller["legal_name"] and invoice.buyer["reference"] == contract.customer.reference
+    )
+
+
+def test_running_a_month_again_issues_nothing_and_the_next_month_bills_the_month__B8(
+    signup_request, activate
+):
+    activate(signup_request, on=date(2027, 1, 20))
+    _run(FEB)
+    BillingRun.objects.update(status=BillingRun.Status.RUNNING)  # even an unfinished-looking run
+    _run(FEB)
+    assert Document.objects.count() == 1
+    _run(date(2027, 3, 1))
+    march = Document.objects.get(issue_date=date(2027, 3, 2))
+    assert march.number == "F2027-000002"
+    assert march.total == Decimal("34.90")
+    assert not march.lines.filter(kind="setup_fee").exists()
+
+
+def test_termination_bills_up_to_e_and_credits_the_days_after__B3_B6(signup_request, activate):
+    contract = activate(signup_request, on=date(2027, 1, 20))
+    _run(FEB)
+    _run(date(2027, 3, 1))
+    # terminated on 15 March after March was billed in advance
+    Subscription.objects.filter(contract=contract).update(end_date=date(2027, 3, 15))
+    result = _run(date(2027, 4, 1))
+    assert (result.invoices, result.credit_notes) == (0, 1)
+    credit = Document.objects.get(kind="credit_note")
+    assert credit.number == "A2027-000001"
+    # 16 days of March (16..31) credited: 29.90×16/31 = 15.43 and 5×16/31 = 2.58
+    assert sorted(_lines(credit)) == [
+        ("subscription_credit", "TEL", "2027-03-16", "2027-03-31", "-2.58"),
+        ("subscription_credit", "THD30", "2027-03-16", "2027-03-31", "-15.43"),
+    ]
+    assert credit.total == Decimal("-18.01")
+    assert credit.payment == {"method": "refund", "iban_masked": "FR76 **** **** 0189"}
+    # nothing more afterwards
+    assert _run(date(2027, 5, 1)).invoices == _run(date(2027, 5, 1)).credit_notes == 0
+
+
+def test_termination_before_the_run_bills_only_up_to_e__B3(signup_request, activate):
+    contract = activate(signup_request, on=date(2027, 1, 20))
+    _run(FEB)
+    Subscription.objects.filter(contract=contract).update(end_date=date(2027, 3, 10))
+    _run(date(2027, 3, 1))
+    march = Document.objects.get(issue_date=date(2027, 3, 2))
+    assert sorted(_lines(march)) == [
+        ("subscription", "TEL", "2027-03-01", "2027-03-10", "1.61"),
+        ("subscription", "THD30", "2027-03-01", "2027-03-10", "9.65"),
+    ]
+
+
+def test_offer_change_credits_the_old_offer_and_charges_the_new_from_d__B4(
+    signup_request, activate, catalogue
+):
+    contract = activate(signup_request, on=date(2027, 1, 20), option_codes=[])
+    _run(FEB)
+    # offer change effective 10 February: old offer ends 9 February, new one from the 10th
+    Subscription.objects.filter(contract=contract).update(end_date=date(2027, 2, 9))
+    Subscription.objects.create(
+        contract=contract,
+        kind="offer",
+        product="FIBRE300",
+        label="Fibre 300",
+        monthly_price=Decimal("39.90"),
+        vat_rate=Decimal("0.20"),
+        start_date=date(2027, 2, 10),
+    )
+    _run(date(2027, 3, 1))
+    march = Document.objects.get(issue_date=date(2027, 3, 2))
+    assert sorted(_lines(march)) == [
+        ("subscription", "FIBRE300", "2027-02-10", "2027-02-28", "27.08"),  # 39.90×19/28
+        ("subscription", "FIBRE300", "2027-03-01", "2027-03-31", "39.90"),
+        ("subscription_credit", "THD30", "2027-02-10", "2027-02-28", "-20.29"),  # 29.90×19/28
+    ]
+    assert march.total == Decimal("46.69")
+
+
+def test_pending_items_wait_for_the_first_run_on_or_after_their_date__B5(signup_request, activate):
+    contract = activate(signup_request, on=date(2027, 1, 20), option_codes=[])
+    pending_item_add(
+        contract=contract,
+        kind="gesture",
+        label="Geste commercial",
+        amount=Decimal("-2.89"),
+        vat_rate=Decimal("0.20"),
+        created_on=date(2027, 2, 2),
+        key="g1",
+    )
+    later = pending_item_add(
+        contract=contract,
+        kind="termination_fee",
+        label="Frais de résiliation",
+        amount=Decimal("30.00"),
+        vat_rate=Decimal("0.20"),
+        created_on=date(2027, 2, 3),
+    )
+    # the same key queues nothing more
+    pending_item_add(
+        contract=contract,
+        kind="gesture",
+        label="Geste commercial",
+        amount=Decimal("-2.89"),
+        vat_rate=Decimal("0.20"),
+        created_on=date(2027, 2, 2),
+        key="g1",
+    )
+    _run(FEB)
+    feb = Document.objects.get()
+    assert ("gesture", "", None, None, "-2.89") in _lines(feb)
+    assert not feb.lines.filter(kind="termination_fee").exists()
+    later.refresh_from_db()
+    assert later.document is None
+    _run(date(2027, 3, 1))
+    later.refresh_from_db()
+    assert later.document is not None and later.document.issue_date == date(2027, 3, 2)
+    assert PendingItem.objects.filter(document__isnull=True).count() == 0
+
+
+def test_a_negative_total_makes_a_credit_note_and_numbering_is_per_series__B6_B7(
+    signup_request, activate
+):
+    contract = activate(signup_request, on=date(2027, 1, 20), option_codes=[])
+    _run(FEB)
+    pending_item_add(
+        contract=contract,
+        kind="gesture",
+        label="Geste",
+        amount=Decimal("-100.00"),
+        vat_rate=Decimal("0.20"),
+        created_on=date(2027, 2, 20),
+    )
+    _run(date(2027, 3, 1))
+    assert list(Document.objects.order_by("id").values_list("kind", "number")) == [
+        ("invoice", "F2027-000001"),
+        ("credit_note", "A2027-000001"),
+    ]
+    assert Document.objects.get(kind="credit_note").total == Decimal("-70.10")
+
+
+def test_dry_run_writes_nothing(signup_request, activate):
+    activate(signup_request, on=date(2027, 1, 20))
+    result = _run(FEB, dry_run=True)
+    assert (result.invoices, result.total_invoiced) == (1, Decimal("97.41"))
+    assert Document.objects.count() == 0 and BillingRun.objects.count() == 0
+    assert Subscription.objects.filter(billed_through__isnull=False).count() == 0
+
+
+def test_a_run_interrupted_mid_way_resumes_and_issues_every_document_once__B8(
+    signup_request, activate, monkeypatch
+):
+    for _ in range(5):
+        activate(signup_request, on=date(2027, 1, 20))
+    real_write = run_module.documents_write
+    calls = {"n": 0}
+
+    def crashing_write(**kwargs):
+        calls["n"] += 1
+        documents = real_write(**kwargs)
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed after numbering, before commit")
+        return documents
+
+    monkeypatch.setattr(run_module, "documents_write", crashing_write)
+    with pytest.raises(RuntimeError):
+        _run(FEB, batch_size=2)
+    assert Document.objects.count() == 2  # the first batch committed, the second rolled back
+    monkeypatch.setattr(run_module, "documents_write", real_write)
+    result = _run(FEB, batch_size=2)
+    assert result.invoices == 5
+    numbers = list(Document.objects.order_by("id").values_list("number", flat=True))
+    assert numbers == [f"F2027-{n:06d}" for n in range(1, 6)]
+    assert Document.objects.values("customer").distinct().count() == 5
+    assert BillingRun.objects.get().status == "done"
+
+
+def test_the_runs_queries_do_not_grow_with_the_number_of_subscribers(signup_request, activate):
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        activate(signup_request, on=date(2027, 1, 20))
+    with CaptureQueriesContext(conn) as small:
+        _run(FEB)
+    for _ in range(12):
+        activate(signup_request, on=date(2027, 2, 20))
+    with CaptureQueriesContext(conn) as large:
+        _run(date(2027, 3, 1))
+    assert Document.objects.filter(issue_date=date(2027, 3, 2)).count() == 15
+    # (the first run also creates the operator profile and the number series once)
+    assert len(large.captured_queries) <= len(small.captured_queries)
+    inserts = [
+        q for q in large.captured_queries if q["sql"].startswith('INSERT INTO "billing_document"')
+    ]
+    assert len(inserts) == 1
+
+
+def test_a_fully_credited_invoice_gets_one_credit_note_referencing_it__B7_C5(
+    signup_request, activate
+):
+    activate(signup_request, on=date(2027, 1, 20))
+    _run(FEB)
+    invoice = Document.objects.get()
+    credit = document_credit_fully(
+        document=invoice, on=date(2027, 2, 10), reason="inéligible", actor=Actor.system()
+    )
+    again = document_credit_fully(
+        document=invoice, on=date(2027, 2, 11), reason="inéligible", actor=Actor.system()
+    )
+    assert credit.pk == again.pk and credit.corrects == invoice
+    assert credit.kind == "credit_note" and credit.total == -invoice.total
+    assert credit.number == "A2027-000001"
+
+
+def test_issued_documents_never_change_nor_disappear(signup_request, activate):
+    activate(signup_request, on=date(2027, 1, 20))
+    _run(FEB)
+    invoice = Document.objects.get()
+    invoice.total = Decimal("1.00")
+    with pytest.raises(ValueError):
+        invoice.save()
+    with pytest.raises(ValueError):
+        invoice.delete()
+    assert DocumentLine.objects.filter(document=invoice).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_number_without_gaps_in_issue_order__B7(signup_request, activate):
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(
+        "file:memorydb"
+    ):
+        pytest.skip("in-memory SQLite is one connection; the PostgreSQL run checks the locking")
+    contract = activate(signup_request, on=date(2027, 1, 20))
+    customer_id = contract.customer_id
+
+    def worker() -> None:
+        try:
+            for _ in range(10):
+                with transaction.atomic():
+                    document_issue(
+                        customer_id=customer_id,
+                        issue_date=date(2027, 2, 2),
+                        run=None,
+                        lines=[
+                            DraftLine(
+                                contract_id=None,
+                                kind="gesture",
+                                product="",
+                                label="x",
+                                period_start=None,
+                                period_end=None,
+                                amount=Decimal("1.00"),
+                                vat_rate=Decimal("0.20"),
+                            )
+                        ],
+                    )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    numbers = list(Document.objects.order_by("id").values_list("number", flat=True))
+    assert numbers == [f"F2027-{n:06d}" for n in range(1, 41)]
