@@ -363,3 +363,13 @@ def test_concurrent_workers_number_without_gaps_in_issue_order__B7(signup_reques
         thread.join()
     numbers = list(Document.objects.order_by("id").values_list("number", flat=True))
     assert numbers == [f"F2027-{n:06d}" for n in range(1, 41)]
+
+
+def test_the_run_task_runs_the_month_and_is_safe_to_deliver_twice(signup_request, activate):
+    from raccord.billing.tasks_run import billing_run_task
+
+    activate(signup_request, on=date(2027, 1, 20))
+    first = billing_run_task.delay("2027-02-01").get()
+    second = billing_run_task.delay("2027-02-01").get()
+    assert first == second and first["invoices"] == 1
+    assert Document.objects.count() == 1

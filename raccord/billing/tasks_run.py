@@ -1,0 +1,23 @@
+"""The monthly run as a Celery task (the back-office launches it; Celery beat may schedule it)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+from django.utils import timezone
+
+from raccord.billing.run import billing_run
+
+
+@shared_task(acks_late=True)
+def billing_run_task(month_iso: str) -> dict[str, str | int]:
+    """Run (or resume) the month; safe to deliver twice: the run is idempotent (B8)."""
+    result = billing_run(month=date.fromisoformat(month_iso).replace(day=1), at=timezone.now())
+    return {
+        "month": result.month.isoformat(),
+        "invoices": result.invoices,
+        "credit_notes": result.credit_notes,
+        "total_invoiced": str(result.total_invoiced),
+        "total_credited": str(result.total_credited),
+    }
