@@ -1,0 +1,70 @@
+"""Billing reads: a customer's invoices and credit notes, one document, its lines per section.
+
+Each read fetches what its pages show in a fixed number of queries, whatever the number of
+documents or lines (the lines come in one prefetch query)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from raccord.billing.documents import SECTION_ORDER
+from raccord.billing.models import Document, DocumentLine, Section
+from raccord.core.money import ZERO
+from raccord.customers.models import Customer
+
+
+def _lines() -> Prefetch:
+    return Prefetch("lines", queryset=DocumentLine.objects.order_by("position", "id"))
+
+
+def customer_documents(*, customer: Customer | int) -> QuerySet[Document]:
+    """The customer's invoices and credit notes, newest first, lines prefetched."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    return (
+        Document.objects.filter(customer_id=customer_id)
+        .select_related("corrects")
+        .prefetch_related(_lines())
+        .order_by("-issue_date", "-id")
+    )
+
+
+def customer_document_get(*, customer: Customer | int, document_id: int) -> Document | None:
+    """One document of this customer, or None — also when it exists but belongs to someone
+    else: the caller answers 404 either way, so nobody learns which numbers exist."""
+    return customer_documents(customer=customer).filter(pk=document_id).first()
+
+
+def document_get(*, document_id: int) -> Document | None:
+    """One document, for the back-office (the role check is the caller's)."""
+    return (
+        Document.objects.filter(pk=document_id)
+        .select_related("corrects", "customer")
+        .prefetch_related(_lines())
+        .first()
+    )
+
+
+@dataclass
+class SectionLines:
+    section: str
+    label: str
+    lines: list[DocumentLine] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), start=ZERO)
+
+
+def document_lines_by_section(document: Document) -> list[SectionLines]:
+    """The document's lines grouped by section (B9), in the invoice's section order; empty
+    sections are left out. Reads the prefetched lines when there are."""
+    groups: dict[str, SectionLines] = {}
+    for line in document.lines.all():
+        section = Section(line.section)
+        if section not in groups:
+            groups[section] = SectionLines(section=section.value, label=str(section.label))
+        groups[section].lines.append(line)
+    return [groups[s] for s in sorted(groups, key=lambda s: SECTION_ORDER[Section(s)])]
