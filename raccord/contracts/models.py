@@ -129,6 +129,21 @@ class Contract(models.Model):
     # The set-up fee is billed once, on the first invoice that bills the subscription (B2).
     setup_fee_billed = models.BooleanField(default=False)
 
+    # End of life: termination (C10-C13), cancellation before activation (C5, C6), withdrawal (C6).
+    termination_requested_on = models.DateField(_("résiliation demandée le"), null=True, blank=True)
+    termination_effective_date = models.DateField(
+        _("date d'effet de la résiliation"), null=True, blank=True
+    )
+    termination_reason = models.CharField(_("motif de résiliation"), max_length=300, blank=True)
+    # C13: one of Policy.legitimate_reasons, recorded by an agent with its proof; waives C11.
+    legitimate_reason = models.CharField(_("motif légitime"), max_length=200, blank=True)
+    legitimate_reason_proof = models.CharField(
+        _("justificatif du motif légitime"), max_length=300, blank=True
+    )
+    cancelled_on = models.DateField(_("annulé le"), null=True, blank=True)
+    cancel_reason = models.CharField(_("motif d'annulation"), max_length=300, blank=True)
+    withdrawn_on = models.DateField(_("rétractation le"), null=True, blank=True)
+
     class Meta:
         ordering = ["-signed_at", "-id"]
         verbose_name = _("contrat")
