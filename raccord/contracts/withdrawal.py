@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 
 from raccord.billing.models import DocumentLine, LineKind
 from raccord.billing.services import pending_item_add
@@ -41,13 +40,14 @@ def withdrawal_check(*, contract: Contract, on: date) -> date:
 
 def _setup_fee_billed(contract: Contract) -> tuple[Decimal, Decimal]:
     """What the invoices charged for the set-up fee, net of any credit already made."""
-    rows = (
-        DocumentLine.objects.filter(contract=contract, kind=LineKind.SETUP_FEE)
-        .values("vat_rate")
-        .annotate(total=Sum("amount"))
+    # Summed in Python: SQLite would add the decimals as floats.
+    lines = list(
+        DocumentLine.objects.filter(contract=contract, kind=LineKind.SETUP_FEE).values_list(
+            "amount", "vat_rate"
+        )
     )
-    total = sum((row["total"] for row in rows), start=ZERO)
-    rate = rows[0]["vat_rate"] if rows else contract.vat_rate
+    total = sum((amount for amount, _rate in lines), start=ZERO)
+    rate = lines[0][1] if lines else contract.vat_rate
     return total, rate
 
 
