@@ -136,7 +136,7 @@ def equipment_premises_attach(
     if premises is None:
         return []
     units = list(
-        EquipmentUnit.objects.select_for_update()
+        EquipmentUnit.objects.select_for_update(of=("self",))
         .filter(premises=premises, status__in=(*IN_USE, U.AWAITING_RETURN))
         .exclude(contract=contract)
         .select_related("contract", "model")
@@ -207,7 +207,7 @@ def equipment_returns_open(
 
     Runs inside the caller's transaction (the termination request); idempotent per unit."""
     units = list(
-        EquipmentUnit.objects.select_for_update()
+        EquipmentUnit.objects.select_for_update(of=("self",))
         .filter(contract=contract, status__in=IN_USE)
         .select_related("model")
     )
@@ -239,7 +239,7 @@ def equipment_returns_open(
 def equipment_returns_cancel(*, contract: Contract, on: date, actor: Actor) -> int:
     """The termination request was withdrawn: its open returns are closed, the units stay."""
     returns = list(
-        EquipmentReturn.objects.select_for_update()
+        EquipmentReturn.objects.select_for_update(of=("self",))
         .filter(contract=contract, outcome=R.OPEN, reason=EquipmentReturn.Reason.TERMINATION)
         .select_related("unit")
     )
@@ -281,7 +281,7 @@ def equipment_exchange(
     for item in models:
         model = _model(item)
         old = (
-            EquipmentUnit.objects.select_for_update()
+            EquipmentUnit.objects.select_for_update(of=("self",))
             .filter(contract=contract, model=model, status__in=IN_USE)
             .exclude(delivered_on=delivered)
             .order_by("id")
@@ -396,7 +396,7 @@ def equipment_non_return_fee(
     past the deadline or the unit is back; idempotent."""
     actor = actor or Actor.system()
     item = (
-        EquipmentReturn.objects.select_for_update()
+        EquipmentReturn.objects.select_for_update(of=("self",))
         .select_related("unit__model", "contract")
         .get(pk=return_.pk)
     )
@@ -466,7 +466,7 @@ def equipment_return_record(
     with a proof of deposit recorded by an agent it is refunded at once, else an agent can
     confirm it later with ``equipment_return_confirm``. Idempotent."""
     item = (
-        EquipmentReturn.objects.select_for_update()
+        EquipmentReturn.objects.select_for_update(of=("self",))
         .select_related("unit__model", "contract", "fee")
         .get(pk=return_.pk)
     )
@@ -531,7 +531,7 @@ def equipment_return_confirm(
     if not actor.is_agent:
         raise DomainError("Seul un conseiller peut confirmer un retour de matériel.")
     item = (
-        EquipmentReturn.objects.select_for_update()
+        EquipmentReturn.objects.select_for_update(of=("self",))
         .select_related("unit__model", "contract", "fee")
         .get(pk=return_.pk)
     )

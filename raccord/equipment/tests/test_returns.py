@@ -121,6 +121,7 @@ def test_a_later_return_with_proof_of_deposit_confirmed_by_an_agent_is_refunded_
     item = equipment_return_confirm(return_=item, on=date(2027, 4, 21), actor=agent)
     # then
     refund = PendingItem.objects.get(kind="non_return_refund")
+    assert item.fee is not None
     assert refund.amount == -item.fee.amount == Decimal("-150.00")
     assert refund.created_on == date(2027, 4, 21)
     assert refund.data["returned_on"] == "2027-04-20"
