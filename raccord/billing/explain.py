@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.utils.dates import MONTHS
@@ -22,6 +22,9 @@ from django.utils.translation import ngettext
 
 from raccord.billing.models import Document, DocumentLine, LineKind
 from raccord.contracts.commitment import add_months_same_day
+
+if TYPE_CHECKING:
+    from raccord.contracts.termination import TerminationQuote
 
 PARIS = ZoneInfo("Europe/Paris")
 NBSP = "\u00a0"
@@ -307,13 +310,18 @@ def _early_termination(line: DocumentLine, amount: Decimal) -> _Explained:
             groups[-1] = (weight, groups[-1][1], last)
         else:
             groups.append((weight, first, last))
-    if groups:
-        parts.append(
-            ", ".join(
-                f"{duration_text(first, last)} {_weight_reason(weight, regime)}"
-                for weight, first, last in groups
-            )
+    described = [
+        f"{duration_text(first, last)} {_weight_reason(weight, regime)}"
+        for weight, first, last in groups
+    ]
+    # Zero-weight days are left out of the stored segments (C11, loi 2022-1158): say so.
+    if groups and groups[-1][2] < commitment_end:
+        described.append(
+            f"{duration_text(groups[-1][2] + timedelta(days=1), commitment_end)} "
+            f"{_weight_reason(Decimal(0), regime)}"
         )
+    if described:
+        parts.append(", ".join(described))
     detail = SEMICOLON.join(parts)
     return _Explained(
         description,
@@ -337,21 +345,24 @@ def _termination_fee(line: DocumentLine, amount: Decimal) -> _Explained:
 
 
 def _change_fee(line: DocumentLine, amount: Decimal) -> _Explained:
-    old, new = _text(line.data, "from_offer"), _text(line.data, "to_offer")
+    # The lifecycle service writes the offers' names in the label and their codes in the data:
+    # the label reads better, the data is the fallback.
     effective = _date(line.data, "effective_date")
-    if old and new and effective:
-        description = _("Frais de changement d'offre, de %(old)s à %(new)s le %(day)s") % {
-            "old": old,
-            "new": new,
-            "day": day_text(effective),
-        }
+    old, new = _text(line.data, "from_offer"), _text(line.data, "to_offer")
+    if line.label:
+        description = line.label
     elif old and new:
-        description = _("Frais de changement d'offre, de %(old)s à %(new)s") % {
+        description = _("Frais de changement d'offre (%(old)s → %(new)s)") % {
             "old": old,
             "new": new,
         }
     else:
         description = _("Frais de changement d'offre")
+    if effective:
+        description = _("%(description)s, nouvelle offre à partir du %(day)s") % {
+            "description": description,
+            "day": day_text(effective),
+        }
     return _Explained(description, _amount_text(amount))
 
 
@@ -364,10 +375,17 @@ def _equipment(line: DocumentLine) -> str:
 
 
 def _non_return_fee(line: DocumentLine, amount: Decimal) -> _Explained:
-    parts = [_("Matériel non restitué à temps : %(equipment)s") % {"equipment": _equipment(line)}]
+    # The label names the model and the unit (« Matériel non restitué : Antenne radio (n° …) »);
+    # the data only has the model's code.
+    parts = [
+        line.label
+        or _("Matériel non restitué à temps : %(equipment)s") % {"equipment": _equipment(line)}
+    ]
     deadline = _date(line.data, "deadline")
     if deadline:
-        parts.append(_("à renvoyer au plus tard le %(day)s") % {"day": day_text(deadline)})
+        parts.append(
+            _("il devait être renvoyé au plus tard le %(day)s") % {"day": day_text(deadline)}
+        )
     reference = _text(line.data, "return_reference")
     if reference:
         parts.append(_("référence de retour %(reference)s") % {"reference": reference})
@@ -376,7 +394,8 @@ def _non_return_fee(line: DocumentLine, amount: Decimal) -> _Explained:
 
 def _non_return_refund(line: DocumentLine, amount: Decimal) -> _Explained:
     parts = [
-        _("Remboursement des frais de non-restitution : %(equipment)s")
+        line.label
+        or _("Remboursement des frais de non-restitution : %(equipment)s")
         % {"equipment": _equipment(line)}
     ]
     deposit = _date(line.data, "deposit_date")
@@ -434,23 +453,25 @@ def _withdrawal(line: DocumentLine, amount: Decimal) -> _Explained:
         if withdrawn
         else _("Rétractation")
     )
-    clauses = []
-    if data.get("express_start") is True:
-        clauses.append(
-            _(
-                "vous aviez demandé que le service démarre avant la fin du délai de "
-                "rétractation : les jours de service jusqu'à cette date restent dus"
-            )
-        )
+    # « setup_fee_refunded » is the amount refunded ("49.00"); older data may hold a boolean.
+    raw_refunded = data.get("setup_fee_refunded")
+    refunded = raw_refunded is True or (_dec(data, "setup_fee_refunded") or Decimal(0)) > 0
+    if refunded:
+        description = _(
+            "%(description)s : remboursement des frais de mise en service, jamais dus en cas "
+            "de rétractation"
+        ) % {"description": description}
+    sentence = _Explained(description, _amount_text(amount)).text()
+    if data.get("express_start") is True and withdrawn:
+        sentence += ". " + _(
+            "Les jours de service jusqu'au %(day)s restent dus : vous aviez demandé que le "
+            "service démarre avant la fin du délai de rétractation."
+        ) % {"day": day_text(withdrawn)}
     elif data.get("express_start") is False:
-        clauses.append(
-            _("vous n'aviez pas demandé de démarrage anticipé : aucun jour de service n'est dû")
+        sentence += ". " + _(
+            "Aucun jour de service n'est dû : vous n'aviez pas demandé de démarrage anticipé."
         )
-    if data.get("setup_fee_refunded"):
-        clauses.append(_("les frais de mise en service ne sont jamais dus en cas de rétractation"))
-    if clauses:
-        description = f"{description} ({SEMICOLON.join(clauses)})"
-    return _Explained(description, _amount_text(amount))
+    return _Explained(sentence)
 
 
 def _calls(line: DocumentLine, amount: Decimal) -> _Explained:
@@ -670,3 +691,189 @@ def payment_text(document: Document, *, today: date) -> str:
             return _("remboursement sur votre compte %(iban)s") % {"iban": iban}
         return _("remboursement par notre service client")
     return ""
+
+
+# --- termination preview (C10-C13, S2) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeeExplained:
+    label: str
+    amount: Decimal
+    explanation: str
+
+
+@dataclass(frozen=True)
+class QuoteExplained:
+    """A termination quote in plain French, for Mon Compte and the back-office."""
+
+    effective: str
+    commitment: str
+    fees: tuple[FeeExplained, ...]
+    total: Decimal
+    total_text: str
+    waived: str
+    credit: str
+    equipment_intro: str
+    equipment: tuple[str, ...]
+
+
+def termination_quote_explanation(
+    quote: TerminationQuote, *, requested_date: date | None, already_requested: bool = False
+) -> QuoteExplained:
+    """Word a ``raccord.contracts.termination.TerminationQuote``. The fee sentences are the
+    very ones the invoice will carry: they are built from the same line data (C11, C12)."""
+    effective = day_text(quote.effective_date)
+    if already_requested:
+        effective_text = _(
+            "Votre résiliation est déjà demandée (le %(requested)s) : elle prend effet le "
+            "%(effective)s."
+        ) % {"requested": day_text(quote.requested_on), "effective": effective}
+    elif requested_date is not None and quote.effective_date == requested_date:
+        effective_text = _(
+            "Votre résiliation prendrait effet le %(effective)s, la date que vous avez choisie."
+        ) % {"effective": effective}
+    else:
+        notice = (quote.effective_date - quote.requested_on).days
+        effective_text = ngettext(
+            "Demandée le %(requested)s, votre résiliation prendrait effet le %(effective)s, "
+            "%(days)d jour après votre demande (délai de préavis).",
+            "Demandée le %(requested)s, votre résiliation prendrait effet le %(effective)s, "
+            "%(days)d jours après votre demande (délai de préavis).",
+            notice,
+        ) % {"requested": day_text(quote.requested_on), "effective": effective, "days": notice}
+        if requested_date is not None:
+            effective_text += " " + _(
+                "La date choisie doit être postérieure au jour de la demande : à défaut, le "
+                "délai de préavis s'applique."
+            )
+
+    if quote.commitment_end is None:
+        commitment = _("Votre contrat est sans engagement.")
+    elif quote.commitment_end <= quote.effective_date:
+        commitment = _(
+            "Votre engagement se termine le %(end)s, avant la date d'effet : aucune indemnité "
+            "de résiliation anticipée."
+        ) % {"end": day_text(quote.commitment_end)}
+    else:
+        commitment = _("Vous êtes engagé jusqu'au %(end)s.") % {
+            "end": day_text(quote.commitment_end)
+        }
+
+    fees = []
+    if quote.early_termination_fee > 0:
+        fee_line = DocumentLine(
+            kind=LineKind.EARLY_TERMINATION,
+            label=str(LineKind.EARLY_TERMINATION.label),
+            amount=quote.early_termination_fee,
+            vat_rate=quote.vat_rate,
+            data=quote.early_termination_data(),
+        )
+        fees.append(
+            FeeExplained(
+                label=_("Indemnité de résiliation anticipée"),
+                amount=quote.early_termination_fee,
+                explanation=line_explanation(fee_line, siblings=()),
+            )
+        )
+    if quote.termination_fee > 0:
+        fee_line = DocumentLine(
+            kind=LineKind.TERMINATION_FEE,
+            label=str(LineKind.TERMINATION_FEE.label),
+            amount=quote.termination_fee,
+            vat_rate=quote.vat_rate,
+            data={"effective_date": quote.effective_date.isoformat()},
+        )
+        fees.append(
+            FeeExplained(
+                label=_("Frais de résiliation"),
+                amount=quote.termination_fee,
+                explanation=line_explanation(fee_line, siblings=()),
+            )
+        )
+    if quote.total > 0:
+        total_text = _(
+            "À payer : %(total)s, sur la première facture qui suivra la date d'effet."
+        ) % {"total": euros(quote.total)}
+    else:
+        total_text = _("Votre résiliation ne coûterait rien.")
+    waived = ""
+    if quote.legitimate_reason and quote.early_termination_waived > 0:
+        waived = _(
+            "Motif légitime « %(reason)s » : l'indemnité de résiliation anticipée de %(amount)s "
+            "n'est pas due."
+        ) % {"reason": quote.legitimate_reason, "amount": euros(quote.early_termination_waived)}
+    credit = _(
+        "Votre abonnement est facturé jusqu'au %(effective)s inclus : les jours déjà facturés "
+        "après cette date vous seront rendus sur la facture suivante."
+    ) % {"effective": effective}
+    equipment = tuple(
+        _(
+            "%(equipment)s : à renvoyer au plus tard le %(deadline)s, sinon %(fee)s de frais de "
+            "non-restitution."
+        )
+        % {
+            "equipment": _("%(model)s (n° de série %(serial)s)")
+            % {"model": unit.label, "serial": unit.serial}
+            if unit.serial
+            else unit.label,
+            "deadline": day_text(unit.deadline),
+            "fee": euros(unit.non_return_fee),
+        }
+        + (
+            " " + _("Référence de retour : %(reference)s.") % {"reference": unit.reference}
+            if unit.reference
+            else ""
+        )
+        for unit in quote.equipment
+    )
+    if equipment:
+        equipment_intro = _(
+            "Le matériel prêté est à renvoyer au plus tard le %(deadline)s ; nous vous "
+            "enverrons la procédure de retour avec la confirmation de votre résiliation."
+        ) % {"deadline": day_text(quote.equipment_return_deadline)}
+    else:
+        equipment_intro = _("Aucun matériel prêté n'est à renvoyer.")
+    return QuoteExplained(
+        effective=effective_text,
+        commitment=commitment,
+        fees=tuple(fees),
+        total=quote.total,
+        total_text=total_text,
+        waived=waived,
+        credit=credit,
+        equipment_intro=equipment_intro,
+        equipment=equipment,
+    )
+
+
+def vat_rate_text(rate: Decimal | str) -> str:
+    """« 20 % », or « non soumis à TVA » for an item out of VAT scope (M1)."""
+    value = Decimal(rate)
+    return percent(value) if value else _("non soumis à TVA")
+
+
+@dataclass(frozen=True)
+class VatRow:
+    rate: str
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+
+
+def vat_rows(document: Document) -> list[VatRow]:
+    """The document's VAT breakdown (M2, copied at issue) ready to show."""
+    rows = []
+    for row in document.vat_breakdown or []:
+        try:
+            rows.append(
+                VatRow(
+                    rate=vat_rate_text(row["rate"]),
+                    net=Decimal(row["net"]),
+                    vat=Decimal(row["vat"]),
+                    gross=Decimal(row["gross"]),
+                )
+            )
+        except (KeyError, InvalidOperation, TypeError):
+            continue
+    return rows

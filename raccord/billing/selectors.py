@@ -5,8 +5,10 @@ documents or lines (the lines come in one prefetch query)."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import IO
 
 from django.db.models import Prefetch, QuerySet
 
@@ -68,3 +70,20 @@ def document_lines_by_section(document: Document) -> list[SectionLines]:
             groups[section] = SectionLines(section=section.value, label=str(section.label))
         groups[section].lines.append(line)
     return [groups[s] for s in sorted(groups, key=lambda s: SECTION_ORDER[Section(s)])]
+
+
+def document_pdf_file(*, document: Document) -> IO[bytes] | None:
+    """The document's PDF as an open file: the stored one (B9: rendered once, kept), or — while
+    the rendering task has not stored it yet — one rendered now from the document alone and not
+    stored (a read never writes). None when no renderer is installed. The caller closes it
+    (a ``FileResponse`` does)."""
+    if document.pdf:
+        try:
+            return document.pdf.open("rb")
+        except OSError:
+            pass  # the file went missing from the storage: render it again below
+    try:
+        from raccord.billing.pdf import render_document
+    except ImportError:
+        return None
+    return io.BytesIO(render_document(document))

@@ -3,14 +3,21 @@
 
 from django.urls import path
 
-from raccord.portal import auth_views, views
+from raccord.portal import auth_views, billing_views, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home_view, name="home"),
     path("offre/", views.offer_view, name="offer"),
-    path("factures/", views.invoices_view, name="invoices"),
+    path("factures/", billing_views.invoices_view, name="invoices"),
+    path("factures/<int:document_id>/", billing_views.invoice_detail_view, name="invoice_detail"),
+    path("factures/<int:document_id>/pdf/", billing_views.invoice_pdf_view, name="invoice_pdf"),
+    path(
+        "resiliation/apercu/",
+        billing_views.termination_preview_view,
+        name="termination_preview",
+    ),
     path("informations/", views.informations_view, name="informations"),
     path("informations/telephone/", views.phone_change_view, name="phone_change"),
     path("informations/email/", views.email_change_view, name="email_change"),

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor
-from raccord.core.models import Policy
 from raccord.customers.models import Customer
 from raccord.customers.selectors import customer_contracts, customer_for_user
 from raccord.customers.services import (
@@ -206,20 +205,4 @@ def email_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "portal/email_confirm.html",
         {"done": done, "logged_in": customer_for_user(user=request.user) == done.customer},
-    )
-
-
-@require_GET
-@customer_required
-def invoices_view(request: HttpRequest, customer: Customer) -> HttpResponse:
-    policy = Policy.get()
-    return render(
-        request,
-        "portal/invoices.html",
-        {
-            "customer": customer,
-            "invoice_day": policy.invoice_day,
-            "debit_day": policy.debit_day,
-            "section": "invoices",
-        },
     )

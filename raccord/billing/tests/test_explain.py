@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from django.db import transaction
@@ -25,9 +26,9 @@ from raccord.billing.explain import (
 from raccord.billing.models import Document, DocumentLine, LineKind
 from raccord.billing.services import document_credit_fully
 from raccord.conftest import paris
-from raccord.contracts.commitment import add_months_same_day
 from raccord.contracts.models import Contract
 from raccord.contracts.signup import SignupRequest, signup_create
+from raccord.contracts.termination import early_termination_fee
 from raccord.core.events import Actor
 from raccord.core.money import days_in_month, prorata, round_half_up
 
@@ -228,49 +229,39 @@ def test_setup_fee_with_a_local_subsidy_names_the_authority__C1():
     )
 
 
-def _segments(start: date, end: date, weight_of) -> list[dict]:
-    """Per calendar month and weight, as C11 stores them."""
-    segments = []
-    day = start
-    while day <= end:
-        last = min(end, day.replace(day=days_in_month(day)))
-        stop = day
-        while stop < last and weight_of(stop + ONE_DAY) == weight_of(day):
-            stop += ONE_DAY
-        segments.append(
-            {
-                "from": day.isoformat(),
-                "to": stop.isoformat(),
-                "days": (stop - day).days + 1,
-                "days_in_month": days_in_month(day),
-                "weight": str(weight_of(day)),
-            }
-        )
-        day = stop + ONE_DAY
-    return segments
+def c11_line(*, start: date, end: date, effective: date, monthly: str, subsidised=False):
+    """The C11 line exactly as the termination service queues it."""
+    fee = early_termination_fee(
+        monthly_price=Decimal(monthly),
+        commitment_start=start,
+        commitment_end=end,
+        effective_date=effective,
+        subsidised_equipment=subsidised,
+    )
+    return line(
+        LineKind.EARLY_TERMINATION,
+        str(fee.amount),
+        {
+            "effective_date": effective.isoformat(),
+            "commitment_start": start.isoformat(),
+            "commitment_end": end.isoformat(),
+            "regime": fee.regime,
+            "monthly_price": monthly,
+            "segments": [s.as_data() for s in fee.segments],
+        },
+        label="Indemnité de résiliation anticipée",
+    )
 
 
 def test_early_termination_under_loi_chatel_shows_months_and_weights__C11():
     # given a 24-month commitment started in 2021 (loi Chatel), terminated effective 15 March
     # 2022: the first year is due in full, the second weighted 25 %
-    start, end, effective = date(2021, 6, 1), date(2023, 5, 31), date(2022, 3, 15)
-    year_two = add_months_same_day(start, 12)
-    segments = _segments(
-        effective + ONE_DAY,
-        end,
-        lambda d: Decimal("1") if d < year_two else Decimal("0.25"),
+    fee = c11_line(
+        start=date(2021, 6, 1), end=date(2023, 5, 31), effective=date(2022, 3, 15), monthly="29.90"
     )
-    fee = line(
-        LineKind.EARLY_TERMINATION,
-        "164.93",
-        {
-            "effective_date": effective.isoformat(),
-            "commitment_start": start.isoformat(),
-            "commitment_end": end.isoformat(),
-            "regime": "chatel",
-            "monthly_price": "29.90",
-            "segments": segments,
-        },
+    # the amount: 16/31 + 2 months in full, then 12 months at 25 %
+    assert fee.amount == round_half_up(
+        Fraction("29.90") * (Fraction(16, 31) + 2) + Fraction("29.90") * 12 / 4
     )
     # then
     assert line_explanation(fee) == fr(
@@ -282,44 +273,29 @@ def test_early_termination_under_loi_chatel_shows_months_and_weights__C11():
 
 
 def test_early_termination_2023_regime_says_the_second_year_is_not_due__C11():
-    start, end, effective = date(2027, 1, 20), date(2029, 1, 19), date(2027, 11, 30)
-    year_two = add_months_same_day(start, 12)
-    segments = _segments(
-        date(2027, 12, 1), end, lambda d: Decimal("1") if d < year_two else Decimal("0")
-    )
-    fee = line(
-        LineKind.EARLY_TERMINATION,
-        "48.23",
-        {
-            "effective_date": effective.isoformat(),
-            "commitment_start": start.isoformat(),
-            "commitment_end": end.isoformat(),
-            "regime": "2023",
-            "monthly_price": "29.90",
-            "segments": segments,
-        },
+    fee = c11_line(
+        start=date(2027, 1, 20),
+        end=date(2029, 1, 19),
+        effective=date(2027, 11, 30),
+        monthly="29.90",
     )
     text = line_explanation(fee)
-    assert "1 mois et 19 jours dus en totalité" in text
+    assert "il restait 13 mois et 19 jours" in text
+    assert "1 mois et 19 jours dus en totalité (12 premiers mois d'engagement)" in text
+    # the zero-weight days are not in the stored segments, the sentence still says why
     assert "12 mois non dus (au-delà des 12 premiers mois, loi du 16 août 2022)" in text
-    assert text.endswith(fr("soit 48,23 €"))
+    assert text.endswith(fr(f"soit {euros(fee.amount)}".replace(NBSP, " ")))
 
 
 def test_early_termination_subsidised_equipment_weight__C11():
-    start, end, effective = date(2027, 1, 1), date(2028, 12, 31), date(2027, 12, 31)
-    segments = _segments(date(2028, 1, 1), end, lambda d: Decimal("0.20"))
-    fee = line(
-        LineKind.EARLY_TERMINATION,
-        "95.76",
-        {
-            "effective_date": effective.isoformat(),
-            "commitment_start": start.isoformat(),
-            "commitment_end": end.isoformat(),
-            "regime": "2023",
-            "monthly_price": "39.90",
-            "segments": segments,
-        },
+    fee = c11_line(
+        start=date(2027, 1, 1),
+        end=date(2028, 12, 31),
+        effective=date(2027, 12, 31),
+        monthly="39.90",
+        subsidised=True,
     )
+    assert fee.amount == Decimal("95.76")  # 12 months × 39,90 × 20 %
     assert fr("12 mois pondérés à 20 % (matériel subventionné") in line_explanation(fee)
 
 
@@ -332,21 +308,27 @@ def test_termination_fee__C12():
 
 
 def test_non_return_fee_is_out_of_vat_scope__S2_M1():
+    # as equipment.services queues it: the model's name in the label, its code in the data
     fee = line(
         LineKind.NON_RETURN_FEE,
         "150.00",
         {
-            "model": "Antenne radio",
+            "model": "ANT",
             "serial": "ANT-0042",
             "deadline": "2027-10-20",
             "return_reference": "RM-000042",
         },
+        label="Matériel non restitué : Antenne radio (n° ANT-0042)",
         vat=Decimal("0"),
     )
     assert line_explanation(fee) == fr(
-        "Matériel non restitué à temps : Antenne radio (n° de série ANT-0042), à renvoyer au "
-        "plus tard le 20 octobre 2027, référence de retour RM-000042 : 150,00 € "
-        "(non soumis à TVA)"
+        "Matériel non restitué : Antenne radio (n° ANT-0042), il devait être renvoyé au plus "
+        "tard le 20 octobre 2027, référence de retour RM-000042 : 150,00 € (non soumis à TVA)"
+    )
+    # without a label the data still says it
+    fee.label = ""
+    assert line_explanation(fee).startswith(
+        "Matériel non restitué à temps : ANT (n° de série ANT-0042)"
     )
 
 
@@ -355,18 +337,21 @@ def test_non_return_refund__S2():
         LineKind.NON_RETURN_REFUND,
         "-150.00",
         {
-            "model": "Antenne radio",
+            "model": "ANT",
             "serial": "ANT-0042",
             "deadline": "2027-10-20",
             "return_reference": "RM-000042",
             "returned_on": "2027-11-03",
             "deposit_date": "2027-10-29",
         },
+        label="Remboursement des frais de non-restitution : Antenne radio (n° ANT-0042)",
         vat=Decimal("0"),
     )
-    text = line_explanation(refund)
-    assert "matériel déposé le 29 octobre 2027 et reçu le 3 novembre 2027" in text
-    assert fr("150,00 € en votre faveur") in text
+    assert line_explanation(refund) == fr(
+        "Remboursement des frais de non-restitution : Antenne radio (n° ANT-0042), matériel "
+        "déposé le 29 octobre 2027 et reçu le 3 novembre 2027, référence de retour RM-000042 : "
+        "150,00 € en votre faveur (non soumis à TVA)"
+    )
 
 
 def test_gesture_names_the_outage_its_hours_and_days__S1():
@@ -388,35 +373,49 @@ def test_gesture_names_the_outage_its_hours_and_days__S1():
     )
 
 
-def test_withdrawal_with_express_start__C6():
+def test_withdrawal_refunds_the_set_up_fee_and_says_the_days_stay_due__C6():
+    # as contracts.withdrawal queues it: the refunded amount as a string
     withdrawal = line(
         LineKind.WITHDRAWAL,
         "-49.00",
-        {"withdrawal_date": "2027-01-15", "express_start": True, "setup_fee_refunded": True},
+        {"withdrawal_date": "2027-01-15", "express_start": True, "setup_fee_refunded": "49.00"},
+        label="Rétractation : remboursement des frais de mise en service",
     )
-    text = line_explanation(withdrawal)
-    assert text.startswith("Rétractation du 15 janvier 2027 (vous aviez demandé")
-    assert "les frais de mise en service ne sont jamais dus" in text
-    assert text.endswith(fr("49,00 € en votre faveur"))
+    assert line_explanation(withdrawal) == fr(
+        "Rétractation du 15 janvier 2027 : remboursement des frais de mise en service, jamais "
+        "dus en cas de rétractation : 49,00 € en votre faveur. Les jours de service jusqu'au "
+        "15 janvier 2027 restent dus : vous aviez demandé que le service démarre avant la fin "
+        "du délai de rétractation."
+    )
 
 
-def test_withdrawal_without_express_start_owes_nothing__C6():
+def test_withdrawal_without_express_start_owes_no_day__C6():
     withdrawal = line(
         LineKind.WITHDRAWAL,
-        "0.00",
-        {"withdrawal_date": "2027-01-15", "express_start": False, "setup_fee_refunded": False},
+        "-49.00",
+        {"withdrawal_date": "2027-01-15", "express_start": False, "setup_fee_refunded": "49.00"},
     )
-    assert "aucun jour de service n'est dû" in line_explanation(withdrawal)
+    text = line_explanation(withdrawal)
+    assert "remboursement des frais de mise en service" in text
+    assert text.endswith(
+        "Aucun jour de service n'est dû : vous n'aviez pas demandé de démarrage anticipé."
+    )
+    # "0.00" refunded is no refund
+    withdrawal.data = {**withdrawal.data, "setup_fee_refunded": "0.00"}
+    assert "remboursement des frais" not in line_explanation(withdrawal)
 
 
 def test_change_fee__C9():
+    # as contracts.offer_change queues it: names in the label, codes in the data
     fee = line(
         LineKind.CHANGE_FEE,
         "15.00",
-        {"from_offer": "THD Radio 30", "to_offer": "Fibre 300", "effective_date": "2027-03-01"},
+        {"from_offer": "THD30", "to_offer": "FIBRE300", "effective_date": "2027-03-01"},
+        label="Frais de changement d'offre (THD Radio 30 → Fibre 300)",
     )
     assert line_explanation(fee) == fr(
-        "Frais de changement d'offre, de THD Radio 30 à Fibre 300 le 1er mars 2027 : 15,00 €"
+        "Frais de changement d'offre (THD Radio 30 → Fibre 300), nouvelle offre à partir du "
+        "1er mars 2027 : 15,00 €"
     )
 
 
