@@ -88,3 +88,12 @@ def test_celery_task_runs_the_jobs_for_today(subscribe, settings):
 
     result = daily_jobs.delay().get()
     assert set(result) >= {"on", "activated", "terminated", "non_return_fees", "errors"}
+
+
+def test_a_day_with_nothing_due_costs_a_few_queries(subscribe, django_assert_max_num_queries):
+    # contracts that are not due must not be loaded one by one
+    for _ in range(3):
+        subscribe(signed=date(2027, 1, 5), received=date(2027, 1, 12))
+    with django_assert_max_num_queries(4):
+        report = daily_run(on=date(2027, 1, 20))
+    assert report.changed == 0

@@ -415,6 +415,8 @@ def test_completion_waits_for_E__C10(subscribe):
     assert early.status == S.TERMINATION_REQUESTED
     done = contract_termination_complete(contract=contract, on=date(2027, 3, 11), actor=CUSTOMER)
     assert done.status == S.TERMINATED
+    # the quote of a terminated contract is still the one of its request
+    assert termination_quote(contract=done, on=date(2027, 6, 1)).effective_date == date(2027, 3, 11)
 
 
 def test_without_notice_the_termination_is_effective_at_once__C10(subscribe):
