@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -214,6 +215,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
+# Daily jobs at 00:30 Paris time (activation fallback, termination dates, return deadlines),
+# before the monthly run of the invoice day.
+CELERY_BEAT_SCHEDULE = {
+    "daily-jobs": {"task": "raccord.contracts.tasks.daily_jobs", "schedule": crontab(hour=0, minute=30)},
+}
 
 LOG_FORMAT = os.environ.get("RACCORD_LOG_FORMAT", "json" if PRODUCTION else "text")
 LOGGING = {

@@ -37,6 +37,7 @@ from raccord.core.money import ZERO
 from raccord.customers.models import Customer
 
 BATCH_SIZE = 2000
+NO_SETUP_FEE = {Contract.Status.WITHDRAWN, Contract.Status.CANCELLED}
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -147,6 +148,7 @@ SUB_FIELDS = (
     "contract__offer_label",
     "contract__offer__code",
     "contract__vat_rate",
+    "contract__status",
 )
 
 
@@ -208,7 +210,11 @@ def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
             continue
         lines[customer_id] += _subscription_lines(sub, charge_from, charge_to, credit=False)
         billed[charge_to].append(sub["pk"])
-        if sub["kind"] == Subscription.Kind.OFFER and not sub["contract__setup_fee_billed"]:
+        # C6: set-up fees are never owed on a withdrawal (nor on a cancelled contract).
+        setup_due = (
+            not sub["contract__setup_fee_billed"] and sub["contract__status"] not in NO_SETUP_FEE
+        )
+        if sub["kind"] == Subscription.Kind.OFFER and setup_due:
             setup_fee = sub["contract__setup_fee"]
             if setup_fee > 0 and sub["contract_id"] not in setup_contracts:
                 subsidy = min(sub["contract__setup_subsidy"], setup_fee)
