@@ -1,0 +1,614 @@
+"""Drawing an invoice or a credit note on A4 pages with ReportLab's canvas (B9).
+
+Drawn directly on the canvas, not with platypus: an invoice has a fixed layout, and the monthly
+run renders thousands of them (goal: 150 pages/s per core with embedded fonts, see
+benchmarks/invoice_pdf.py). The layout is computed first (what goes on which page), then drawn,
+so every page can say "page 1 sur 2". Text of a page goes into a single text object.
+
+Same view, same bytes: ``invariant`` fixes the PDF's ID and timestamp (the dates written are
+the issue date's), and nothing else varies between two renders."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from reportlab import rl_config
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from raccord.billing.models import Document, LineKind, Section
+from raccord.billing.pdf.fonts import Fonts, document_fonts, printable
+from raccord.billing.pdf.formatting import (
+    NBSP,
+    date_long,
+    euros,
+    percent,
+    period,
+    vat_rate_label,
+)
+from raccord.billing.pdf.view import DocumentView, LineView, document_view
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+LEFT = 42.0
+RIGHT = PAGE_WIDTH - 42.0
+WIDTH = RIGHT - LEFT
+TOP = PAGE_HEIGHT - 44.0
+BOTTOM = 56.0  # room for the footer
+RIGHT_COLUMN = 330.0
+
+# Dark enough on white and on the light panels for a contrast ratio above 7:1.
+INK = (0.1, 0.1, 0.12)
+MUTED = (0.3, 0.3, 0.34)
+ACCENT = (0.04, 0.27, 0.5)
+PANEL = (0.94, 0.95, 0.97)
+RULE = (0.75, 0.77, 0.8)
+
+# Columns of the lines table.
+VAT_X = 372.0
+AMOUNT_RIGHT = RIGHT - 4.0
+LABEL_WIDTH = VAT_X - LEFT - 14.0
+
+Color = tuple[float, float, float]
+
+
+@dataclass
+class _Text:
+    x: float
+    y: float
+    text: str
+    size: float
+    bold: bool
+    color: Color
+    right: bool
+
+
+@dataclass
+class _Page:
+    rects: list[tuple[float, float, float, float, Color]] = field(default_factory=list)
+    rules: list[tuple[float, float, float, Color]] = field(default_factory=list)
+    texts: list[_Text] = field(default_factory=list)
+
+
+class _Layout:
+    """Places text and shapes on pages, top to bottom, opening a page when one is full."""
+
+    def __init__(self, fonts: Fonts, continuation: Callable[[_Layout], None]) -> None:
+        self.fonts = fonts
+        self.pages: list[_Page] = [_Page()]
+        self.y = TOP
+        self._continuation = continuation
+        self.repeat: Callable[[_Layout], None] | None = None
+
+    @property
+    def page(self) -> _Page:
+        return self.pages[-1]
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        *,
+        size: float = 9.0,
+        bold: bool = False,
+        color: Color = INK,
+        right: bool = False,
+    ) -> None:
+        if text:
+            self.page.texts.append(_Text(x, y, text, size, bold, color, right))
+
+    def rect(self, x: float, y: float, width: float, height: float, color: Color) -> None:
+        self.page.rects.append((x, y, width, height, color))
+
+    def rule(self, y: float, x1: float = LEFT, x2: float = RIGHT, color: Color = RULE) -> None:
+        self.page.rules.append((x1, x2, y, color))
+
+    def wrap(self, text: str, width: float, *, size: float = 9.0, bold: bool = False) -> list[str]:
+        """``text`` cut into lines of at most ``width`` points, at ordinary spaces only: a
+        no-break space (« 29,90 € », a masked IBAN) holds its words together."""
+        font = self.fonts.bold if bold else self.fonts.regular
+        text = printable(text, self.fonts)
+        if stringWidth(text, font, size) <= width:
+            return [text]
+        lines: list[str] = []
+        current = ""
+        for word in text.split(" "):
+            if not word:
+                continue
+            candidate = f"{current} {word}" if current else word
+            if stringWidth(candidate, font, size) <= width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            # A word wider than the column (a long URL) is cut where it must be.
+            while len(word) > 1 and stringWidth(word, font, size) > width:
+                cut = len(word) - 1
+                while cut > 1 and stringWidth(word[:cut], font, size) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            current = word
+        if current:
+            lines.append(current)
+        return lines or [text]
+
+    def paragraph(
+        self,
+        x: float,
+        text: str,
+        width: float,
+        *,
+        size: float = 9.0,
+        leading: float = 12.0,
+        bold: bool = False,
+        color: Color = INK,
+    ) -> None:
+        for line in self.wrap(text, width, size=size, bold=bold):
+            self.ensure(leading)
+            self.text(x, self.y - size, line, size=size, bold=bold, color=color)
+            self.y -= leading
+
+    def ensure(self, height: float) -> None:
+        """Open a new page unless ``height`` points still fit on this one."""
+        if self.y - height >= BOTTOM:
+            return
+        self.pages.append(_Page())
+        self.y = TOP
+        self._continuation(self)
+        if self.repeat is not None:
+            self.repeat(self)
+
+
+def _title(view: DocumentView) -> str:
+    return _("Avoir") if view.is_credit_note else _("Facture")
+
+
+def _header(layout: _Layout, view: DocumentView) -> None:
+    """The operator's legal identity, the document's number and date, and the customer."""
+    seller = view.seller
+    top = layout.y
+    layout.text(LEFT, top - 14, seller.trade_name or seller.legal_name, size=15, bold=True)
+    y = top - 32
+    for line in [
+        seller.legal_name,
+        *layout.wrap(seller.address, RIGHT_COLUMN - LEFT - 20, size=8.5),
+        _("SIREN %(siren)s") % {"siren": seller.siren} if seller.siren else "",
+        _("N° de TVA intracommunautaire : %(number)s") % {"number": seller.vat_number}
+        if seller.vat_number
+        else "",
+    ]:
+        if line:
+            layout.text(LEFT, y, line, size=8.5, color=MUTED)
+            y -= 11.5
+    left_bottom = y
+
+    layout.text(RIGHT_COLUMN, top - 18, _title(view), size=20, bold=True, color=ACCENT)
+    y = top - 38
+    layout.text(RIGHT_COLUMN, y, _("N° %(number)s") % {"number": view.number}, size=11, bold=True)
+    y -= 15
+    layout.text(
+        RIGHT_COLUMN,
+        y,
+        _("Date d'émission : %(date)s") % {"date": date_long(view.issue_date)},
+    )
+    if view.corrects_number:
+        y -= 12.5
+        layout.text(
+            RIGHT_COLUMN,
+            y,
+            _("Avoir sur la facture n° %(number)s") % {"number": view.corrects_number},
+        )
+    if view.buyer.reference:
+        y -= 12.5
+        layout.text(
+            RIGHT_COLUMN,
+            y,
+            _("Référence client : %(reference)s") % {"reference": view.buyer.reference},
+        )
+
+    # The customer's postal block, where a window envelope shows it.
+    y = min(y - 26, top - 110)
+    layout.text(RIGHT_COLUMN, y, _("Client"), size=7.5, color=MUTED)
+    y -= 14
+    buyer = view.buyer
+    layout.text(RIGHT_COLUMN, y, buyer.name, size=10.5, bold=True)
+    for line in [
+        *layout.wrap(buyer.address, RIGHT - RIGHT_COLUMN, size=9.5),
+        f"{buyer.postal_code} {buyer.city}".strip(),
+    ]:
+        if line:
+            y -= 12.5
+            layout.text(RIGHT_COLUMN, y, line, size=9.5)
+    layout.y = min(left_bottom, y) - 20
+
+
+def _unbroken(text: str) -> str:
+    return text.replace(" ", NBSP)
+
+
+def _payment_sentence(view: DocumentView) -> str:
+    payment = view.payment
+    seller = view.seller
+    if view.is_credit_note or payment.method == "refund":
+        if payment.iban_masked:
+            return _("Remboursé sur votre compte %(iban)s.") % {
+                "iban": _unbroken(payment.iban_masked)
+            }
+        return _("Ce montant vous est remboursé par nos soins.")
+    if payment.method == "sepa":
+        sentence = _("Prélevé le %(date)s sur le compte %(iban)s") % {
+            "date": date_long(payment.debit_date) if payment.debit_date else "",
+            "iban": _unbroken(payment.iban_masked),
+        }
+        if payment.mandate:
+            sentence += _(", mandat %(mandate)s") % {"mandate": payment.mandate}
+        return sentence + "."
+    if payment.method == "cheque":
+        sentence = _("À régler par chèque avant le %(date)s à l'ordre de %(payee)s") % {
+            "date": date_long(payment.due_before) if payment.due_before else "",
+            "payee": seller.legal_name or seller.trade_name,
+        }
+        if seller.billing_address:
+            sentence += _(", adresse %(address)s") % {"address": seller.billing_address}
+        return sentence + "."
+    return ""
+
+
+def _summary(layout: _Layout, view: DocumentView) -> None:
+    """The amount and how it is paid (B9), in a panel above the detail."""
+    payment = layout.wrap(_payment_sentence(view), 300, size=9.5)
+    height = max(46.0, 30 + 13 * len(payment))
+    top = layout.y
+    layout.rect(LEFT, top - height, WIDTH, height, PANEL)
+    if view.is_credit_note:
+        label, amount = _("Montant en votre faveur"), euros(abs(view.total))
+    else:
+        label, amount = _("Montant total TTC"), euros(view.total)
+    layout.text(LEFT + 12, top - 16, label, size=8.5, color=MUTED)
+    layout.text(LEFT + 12, top - 35, amount, size=17, bold=True)
+    x = RIGHT - 312
+    layout.text(x, top - 16, _("Règlement"), size=8.5, color=MUTED)
+    y = top - 30
+    for line in payment:
+        layout.text(x, y, line, size=9.5)
+        y -= 13
+    layout.y = top - height - 20
+
+
+def _table_header(layout: _Layout) -> None:
+    top = layout.y
+    layout.rect(LEFT, top - 17, WIDTH, 17, PANEL)
+    layout.text(LEFT + 6, top - 12, _("Désignation"), size=8.5, bold=True)
+    layout.text(VAT_X, top - 12, _("TVA"), size=8.5, bold=True)
+    layout.text(AMOUNT_RIGHT, top - 12, _("Montant TTC"), size=8.5, bold=True, right=True)
+    layout.y = top - 21
+
+
+def _detail(line: LineView) -> str:
+    """A short explanation of a prorated subscription line (M3)."""
+    data = line.data
+    if (
+        line.kind in (LineKind.SUBSCRIPTION, LineKind.SUBSCRIPTION_CREDIT)
+        and data.get("full_month") is False
+        and data.get("days")
+        and data.get("days_in_month")
+        and data.get("monthly_price")
+    ):
+        return _("%(days)s jours sur %(month)s, à %(price)s par mois") % {
+            "days": data["days"],
+            "month": data["days_in_month"],
+            "price": euros(Decimal(str(data["monthly_price"]))),
+        }
+    return ""
+
+
+def _line_rows(layout: _Layout, line: LineView) -> tuple[list[str], str]:
+    label = layout.wrap(line.label, LABEL_WIDTH, size=9)
+    under = " · ".join(
+        part for part in (period(line.period_start, line.period_end), _detail(line)) if part
+    )
+    return label, under
+
+
+def _line_height(label: list[str], under: str) -> float:
+    return 12.0 * len(label) + (11.0 if under else 0.0) + 5.0
+
+
+def _line(layout: _Layout, line: LineView, label: list[str], under: str) -> None:
+    top = layout.y
+    y = top - 9
+    layout.text(VAT_X, y, vat_rate_label(line.vat_rate), size=8.5)
+    layout.text(AMOUNT_RIGHT, y, euros(line.amount), right=True)
+    for text in label:
+        layout.text(LEFT + 6, y, text)
+        y -= 12
+    if under:
+        layout.text(LEFT + 6, y + 1, under, size=8, color=MUTED)
+    layout.y = top - _line_height(label, under)
+
+
+def _lines(layout: _Layout, view: DocumentView) -> None:
+    _table_header(layout)
+    layout.repeat = _table_header
+    for section, lines in view.sections():
+        rows = [_line_rows(layout, line) for line in lines]
+        # A section title never stays alone at the bottom of a page.
+        layout.ensure(20 + _line_height(*rows[0]))
+        layout.y -= 2
+        layout.text(LEFT + 6, layout.y - 9, str(Section(section).label), size=9.5, bold=True)
+        layout.y -= 15
+        for line, (label, under) in zip(lines, rows, strict=True):
+            layout.ensure(_line_height(label, under))
+            _line(layout, line, label, under)
+        layout.ensure(16)
+        layout.rule(layout.y)
+        subtotal = sum((line.amount for line in lines), start=Decimal("0.00"))
+        layout.text(
+            AMOUNT_RIGHT - 76,
+            layout.y - 11,
+            _("Sous-total %(section)s") % {"section": str(Section(section).label).lower()},
+            size=8.5,
+            color=MUTED,
+            right=True,
+        )
+        layout.text(AMOUNT_RIGHT, layout.y - 11, euros(subtotal), size=8.5, right=True)
+        layout.y -= 16
+    layout.repeat = None
+    layout.y -= 6
+
+
+def _vat(layout: _Layout, view: DocumentView) -> None:
+    """Net, VAT and gross per rate, then the totals (M2)."""
+    columns = (RIGHT - 226, RIGHT - 120, AMOUNT_RIGHT)
+    layout.ensure(17 + 14 * (len(view.vat) + 2) + 8)
+    top = layout.y
+    layout.rect(LEFT, top - 17, WIDTH, 17, PANEL)
+    layout.text(LEFT + 6, top - 12, _("Récapitulatif TVA"), size=8.5, bold=True)
+    for x, title in zip(columns, (_("Montant HT"), _("TVA"), _("Montant TTC")), strict=True):
+        layout.text(x, top - 12, title, size=8.5, bold=True, right=True)
+    y = top - 31
+    for row in view.vat:
+        rate = (
+            _("Non soumis à TVA")
+            if row.rate == 0
+            else _("TVA à %(rate)s") % {"rate": percent(row.rate)}
+        )
+        layout.text(LEFT + 6, y, rate)
+        for x, amount in zip(columns, (row.net, row.vat, row.gross), strict=True):
+            layout.text(x, y, euros(amount), right=True)
+        y -= 14
+    layout.rule(y + 9)
+    net = sum((row.net for row in view.vat), start=Decimal("0.00"))
+    vat = sum((row.vat for row in view.vat), start=Decimal("0.00"))
+    layout.text(LEFT + 6, y - 4, _("Total"), bold=True)
+    for x, amount in zip(columns, (net, vat, view.total), strict=True):
+        layout.text(x, y - 4, euros(amount), bold=True, right=True)
+    layout.y = y - 20
+
+
+def _block(layout: _Layout, title: str, paragraphs: list[str]) -> None:
+    """A titled block of paragraphs; the title stays with the first line."""
+    wrapped = [layout.wrap(text, WIDTH, size=8.5) for text in paragraphs if text]
+    if not wrapped:
+        return
+    layout.ensure(27)
+    layout.text(LEFT, layout.y - 10, title, size=9.5, bold=True, color=ACCENT)
+    layout.y -= 16
+    for lines in wrapped:
+        for line in lines:
+            layout.ensure(11)
+            layout.text(LEFT, layout.y - 9, line, size=8.5)
+            layout.y -= 11
+        layout.y -= 2
+    layout.y -= 12
+
+
+def _columns(layout: _Layout, blocks: list[tuple[str, list[str]]], width: float) -> None:
+    """Titled blocks side by side, ``width`` points each, kept on one page (short texts)."""
+    wrapped = [
+        (title, [layout.wrap(text, width, size=8.5) for text in paragraphs if text])
+        for title, paragraphs in blocks
+    ]
+    wrapped = [(title, paragraphs) for title, paragraphs in wrapped if paragraphs]
+    if not wrapped:
+        return
+    heights = [
+        16 + sum(11 * len(lines) + 2 for lines in paragraphs) for _title, paragraphs in wrapped
+    ]
+    layout.ensure(max(heights))
+    top = layout.y
+    for column, (title, paragraphs) in enumerate(wrapped):
+        x = LEFT + column * (WIDTH - width)
+        layout.text(x, top - 10, title, size=9.5, bold=True, color=ACCENT)
+        y = top - 25
+        for lines in paragraphs:
+            for line in lines:
+                layout.text(x, y, line, size=8.5)
+                y -= 11
+            y -= 2
+    layout.y = top - max(heights) - 12
+
+
+def _commitments(view: DocumentView) -> list[str]:
+    result = []
+    for contract in view.contracts:
+        if contract.commitment_end and contract.commitment_end >= view.issue_date:
+            commitment = _("Engagement jusqu'au %(date)s") % {
+                "date": date_long(contract.commitment_end)
+            }
+        else:
+            commitment = _("Sans engagement")
+        name = " — ".join(part for part in (contract.reference, contract.offer) if part)
+        result.append(
+            _("Contrat %(name)s : %(commitment)s") % {"name": name, "commitment": commitment}
+        )
+    return result
+
+
+def _contacts(view: DocumentView) -> list[str]:
+    seller = view.seller
+    phone = seller.customer_service_phone
+    if phone and seller.customer_service_hours:
+        phone = f"{phone} ({seller.customer_service_hours})"
+    return [
+        _("Téléphone : %(phone)s") % {"phone": phone} if phone else "",
+        _("Email : %(email)s") % {"email": seller.customer_service_email}
+        if seller.customer_service_email
+        else "",
+        _("Courrier : %(address)s") % {"address": seller.customer_service_address}
+        if seller.customer_service_address
+        else "",
+    ]
+
+
+def _mediation(view: DocumentView) -> list[str]:
+    seller = view.seller
+    if not seller.mediator_name:
+        return []
+    where = ", ".join(part for part in (seller.mediator_address, seller.mediator_url) if part)
+    return [
+        _(
+            "Si la réponse de notre service client ne vous satisfait pas, vous pouvez saisir "
+            "gratuitement le médiateur : %(name)s%(where)s."
+        )
+        % {"name": seller.mediator_name, "where": f", {where}" if where else ""}
+    ]
+
+
+def _continuation(view: DocumentView) -> Callable[[_Layout], None]:
+    def header(layout: _Layout) -> None:
+        layout.text(
+            LEFT,
+            layout.y - 12,
+            _("%(title)s n° %(number)s (suite)") % {"title": _title(view), "number": view.number},
+            size=11,
+            bold=True,
+        )
+        layout.y -= 30
+
+    return header
+
+
+def _layout(view: DocumentView, fonts: Fonts) -> list[_Page]:
+    layout = _Layout(fonts, _continuation(view))
+    _header(layout, view)
+    _summary(layout, view)
+    _lines(layout, view)
+    _vat(layout, view)
+    _block(layout, _("Vos contrats"), _commitments(view))
+    _columns(
+        layout,
+        [(_("Service client"), _contacts(view)), (_("Médiation"), _mediation(view))],
+        (WIDTH - 24) / 2,
+    )
+    return layout.pages
+
+
+def _footer(page: _Page, view: DocumentView, number: int, count: int) -> None:
+    seller = view.seller
+    identity = " — ".join(
+        part
+        for part in (
+            seller.legal_name,
+            _("SIREN %(siren)s") % {"siren": seller.siren} if seller.siren else "",
+        )
+        if part
+    )
+    page.rules.append((LEFT, RIGHT, 40.0, RULE))
+    page.texts.append(_Text(LEFT, 28.0, identity, 7.5, False, MUTED, False))
+    where = _("%(title)s %(number)s — page %(page)s sur %(count)s") % {
+        "title": _title(view),
+        "number": view.number,
+        "page": number,
+        "count": count,
+    }
+    page.texts.append(_Text(RIGHT, 28.0, where, 7.5, False, MUTED, True))
+
+
+def _draw(canvas: Canvas, page: _Page, fonts: Fonts) -> None:
+    for x, y, width, height, fill in page.rects:
+        canvas.setFillColorRGB(*fill)
+        canvas.rect(x, y, width, height, stroke=0, fill=1)
+    canvas.setLineWidth(0.5)
+    for x1, x2, y, stroke in page.rules:
+        canvas.setStrokeColorRGB(*stroke)
+        canvas.line(x1, y, x2, y)
+    text = canvas.beginText()
+    current: tuple[str, float] | None = None
+    color: Color | None = None
+    for item in page.texts:
+        font = fonts.bold if item.bold else fonts.regular
+        string = printable(item.text, fonts)
+        if current != (font, item.size):
+            text.setFont(font, item.size)
+            current = (font, item.size)
+        if color != item.color:
+            text.setFillColorRGB(*item.color)
+            color = item.color
+        x = item.x - stringWidth(string, font, item.size) if item.right else item.x
+        text.setTextOrigin(x, item.y)
+        # textLine, not textOut: every string has its own origin, and textOut would measure
+        # each one again only to move a cursor that is never used.
+        text.textLine(string)
+    canvas.drawText(text)
+
+
+@contextmanager
+def _binary_streams() -> Iterator[None]:
+    """Compressed streams without the ASCII85 layer ReportLab adds by default: smaller files,
+    and the encoding is a sizeable share of the render time. ReportLab reads it from its global
+    settings only, so it is switched for the duration of a render (workers are processes)."""
+    previous = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        yield
+    finally:
+        rl_config.useA85 = previous
+
+
+def render_view(view: DocumentView, *, fonts: Fonts | None = None) -> bytes:
+    """The PDF of ``view``: same view, same bytes."""
+    fonts = fonts or document_fonts()
+    with translation.override("fr"), _binary_streams():
+        pages = _layout(view, fonts)
+        for number, page in enumerate(pages, start=1):
+            _footer(page, view, number, len(pages))
+        buffer = io.BytesIO()
+        canvas = Canvas(
+            buffer,
+            pagesize=A4,
+            pageCompression=1,
+            invariant=1,
+            lang="fr-FR",
+            initialFontName=fonts.regular,
+        )
+        title = f"{_title(view)} {view.number}"
+        canvas.setTitle(title)
+        canvas.setAuthor(view.seller.legal_name or view.seller.trade_name)
+        canvas.setSubject(
+            _("%(title)s du %(date)s — %(customer)s")
+            % {"title": title, "date": date_long(view.issue_date), "customer": view.buyer.name}
+        )
+        canvas.setCreator("Raccord")
+        canvas.setViewerPreference("DisplayDocTitle", "true")
+        # The dates in the file's metadata are the issue date, not the time of rendering.
+        issued = f"D:{view.issue_date:%Y%m%d}"
+        canvas.setDateFormatter(lambda *_args: issued)
+        for page in pages:
+            _draw(canvas, page, fonts)
+            canvas.showPage()
+        canvas.save()
+    return buffer.getvalue()
+
+
+def render_document(document: Document) -> bytes:
+    """The PDF of an issued invoice or credit note, from the document's own copies only."""
+    return render_view(document_view(document))
