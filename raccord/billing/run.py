@@ -29,9 +29,10 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from raccord.billing.documents import DraftDocument, DraftLine, documents_write
+from raccord.billing.documents import DraftDocument, DraftLine, IssuedDocument, documents_write
 from raccord.billing.models import BillingRun, Document, LineKind, PendingItem
 from raccord.contracts.models import Contract, Subscription
+from raccord.core.bulk import ids_update
 from raccord.core.models import Policy
 from raccord.core.money import ZERO
 from raccord.customers.models import Customer
@@ -153,9 +154,15 @@ SUB_FIELDS = (
 
 
 def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
+    """What the run bills to ``customer_ids`` (ascending, from one batch).
+
+    Rows are selected by the batch's id range (cheaper than a list of thousands of ids) and
+    customers outside the list (already billed in this run) are skipped in Python."""
     first, last = month_start(month), month_end(month)
+    wanted = set(customer_ids)
+    low, high = customer_ids[0], customer_ids[-1]
     subs = (
-        Subscription.objects.filter(contract__customer_id__in=customer_ids)
+        Subscription.objects.filter(contract__customer_id__gte=low, contract__customer_id__lte=high)
         # something to charge, or something charged past the end to credit
         # everything but the subscriptions already settled up to their end
         .filter(
@@ -168,7 +175,8 @@ def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
     )
     items = (
         PendingItem.objects.filter(
-            customer_id__in=customer_ids,
+            customer_id__gte=low,
+            customer_id__lte=high,
             document__isnull=True,
             cancelled=False,
             created_on__lte=run_date,
@@ -193,6 +201,8 @@ def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
     setup_contracts: list[int] = []
     for sub in subs:
         customer_id = sub["contract__customer_id"]
+        if customer_id not in wanted:
+            continue
         start, end, through = sub["start_date"], sub["end_date"], sub["billed_through"]
         # Credit the days already charged past the end (B3, B4).
         if through is not None and end is not None and through > end:
@@ -238,6 +248,8 @@ def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
             setup_contracts.append(sub["contract_id"])
     item_ids: dict[int, list[int]] = defaultdict(list)
     for item in items:
+        if item["customer_id"] not in wanted:
+            continue
         lines[item["customer_id"]].append(
             DraftLine(
                 contract_id=item["contract_id"],
@@ -276,28 +288,19 @@ def _customer_batches(batch_size: int) -> Iterator[list[int]]:
         last = ids[-1]
 
 
-def _write(plan: _Plan, *, run: BillingRun) -> list[Document]:
+def _write(plan: _Plan, *, run: BillingRun) -> list[IssuedDocument]:
     with transaction.atomic():
         documents = documents_write(drafts=plan.drafts, issue_date=run.run_date, run=run)
         for through, sub_ids in plan.billed_through.items():
-            Subscription.objects.filter(pk__in=sub_ids).update(billed_through=through)
-        if plan.setup_billed_contracts:
-            Contract.objects.filter(pk__in=plan.setup_billed_contracts).update(
-                setup_fee_billed=True
-            )
-        by_document: dict[int, list[int]] = {}
-        for document in documents:
-            ids = plan.items.get(document.customer_id)
-            if ids:
-                by_document[document.pk] = ids
-        if by_document:
-            items = list(
-                PendingItem.objects.filter(pk__in=[i for ids in by_document.values() for i in ids])
-            )
-            owner = {i: doc for doc, ids in by_document.items() for i in ids}
-            for item in items:
-                item.document_id = owner[item.pk]
-            PendingItem.objects.bulk_update(items, ["document"])
+            ids_update(Subscription, sub_ids, billed_through=through)
+        ids_update(Contract, plan.setup_billed_contracts, setup_fee_billed=True)
+        items = [
+            PendingItem(pk=item_id, document_id=document.pk)
+            for document in documents
+            for item_id in plan.items.get(document.customer_id, ())
+        ]
+        if items:
+            PendingItem.objects.bulk_update(items, ["document"], batch_size=500)
     return documents
 
 
@@ -345,9 +348,9 @@ def billing_run(
     for customer_ids in _customer_batches(batch_size):
         if run is not None:
             already = set(
-                Document.objects.filter(run=run, customer_id__in=customer_ids).values_list(
-                    "customer_id", flat=True
-                )
+                Document.objects.filter(
+                    run=run, customer_id__gte=customer_ids[0], customer_id__lte=customer_ids[-1]
+                ).values_list("customer_id", flat=True)
             )
             pending = [cid for cid in customer_ids if cid not in already]
         else:

