@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from raccord.backoffice import views
+from raccord.backoffice import billing_views, views
 
 app_name = "backoffice"
 urlpatterns: list[URLPattern] = [
@@ -10,4 +10,11 @@ urlpatterns: list[URLPattern] = [
     path("clients/", views.customer_search, name="customer_search"),
     path("clients/<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("souscription/nouvelle/", views.signup_new, name="signup"),
+    path("documents/<int:document_id>/", billing_views.document_detail, name="document_detail"),
+    path("documents/<int:document_id>/pdf/", billing_views.document_pdf, name="document_pdf"),
+    path(
+        "contrats/<int:contract_id>/resiliation/",
+        billing_views.termination_preview,
+        name="termination_preview",
+    ),
 ]

@@ -27,7 +27,10 @@ from django.views.decorators.http import require_POST
 
 from raccord.backoffice import selectors
 from raccord.backoffice.forms import AddressSearchForm, AgentSignupForm, LoginForm, SearchForm
+from raccord.backoffice.quotes import contract_quotes
 from raccord.backoffice.roles import ROLE_LABELS, role_required, user_role
+from raccord.billing.explain import payment_text
+from raccord.billing.selectors import customer_documents
 from raccord.catalog.selectors import cgv_in_force
 from raccord.contracts.signup import SignupErrors, signup_check, signup_create
 from raccord.core.errors import DomainError
@@ -40,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 SEARCH_PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
+DOCUMENTS_SHOWN = 24
 ADDRESS_RESULTS = 15
 
 
@@ -163,14 +167,26 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     history = Paginator(selectors.customer_history(customer_id=customer.pk), HISTORY_PAGE_SIZE)
     # Reading a file is not a change: it goes to the access log, not to the customer's history.
     logger.info("backoffice customer viewed customer=%s agent=%s", customer.pk, request.user.pk)
+    contracts = list(customer.contracts.all())
+    today = timezone.localdate()
+    # The latest documents in one query; the page says when there are more (B9).
+    documents = list(
+        customer_documents(customer=customer).prefetch_related(None)[: DOCUMENTS_SHOWN + 1]
+    )
     return _render(
         request,
         "backoffice/customer_detail.html",
         {
             "customer": customer,
-            "contracts": list(customer.contracts.all()),
+            "contracts": contracts,
             "mandates": list(customer.mandates.all()),
             "history": history.get_page(request.GET.get("historique")),
+            "documents": [
+                (document, payment_text(document, today=today))
+                for document in documents[:DOCUMENTS_SHOWN]
+            ],
+            "documents_more": len(documents) > DOCUMENTS_SHOWN,
+            "quotes": contract_quotes(contracts=contracts, today=today),
         },
     )
 

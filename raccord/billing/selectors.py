@@ -43,7 +43,7 @@ def document_get(*, document_id: int) -> Document | None:
     """One document, for the back-office (the role check is the caller's)."""
     return (
         Document.objects.filter(pk=document_id)
-        .select_related("corrects", "customer")
+        .select_related("corrects", "customer", "run")
         .prefetch_related(_lines())
         .first()
     )

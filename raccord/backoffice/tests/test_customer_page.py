@@ -117,6 +117,6 @@ def test_customer_page_query_count_is_fixed(
 ) -> None:
     OperatorProfile.get()
     # session, user, role, profile, customer, contracts, options, mandates, history count,
-    # history page
-    with django_assert_max_num_queries(10):
+    # history page, latest documents
+    with django_assert_max_num_queries(11):
         _page(agent_client, contract)
