@@ -1,9 +1,8 @@
-"""Drawing an invoice or a credit note on A4 pages with ReportLab's canvas (B9).
+"""What an invoice or a credit note shows, and where (B9).
 
-Drawn directly on the canvas, not with platypus: an invoice has a fixed layout, and the monthly
-run renders thousands of them (goal: 150 pages/s per core with embedded fonts, see
-benchmarks/invoice_pdf.py). The layout is computed first (what goes on which page), then drawn,
-so every page can say "page 1 sur 2". Text of a page goes into a single text object.
+Drawn directly on ReportLab's canvas (``layout.py``), not with platypus: an invoice has a fixed
+layout, and the monthly run renders thousands of them (goal: 150 pages/s per core with
+embedded fonts, see benchmarks/invoice_pdf.py).
 
 Same view, same bytes: ``invariant`` fixes the PDF's ID and timestamp (the dates written are
 the issue date's), and nothing else varies between two renders."""
@@ -11,20 +10,16 @@ the issue date's), and nothing else varies between two renders."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from raccord.billing.models import Document, LineKind, Section
-from raccord.billing.pdf.fonts import Fonts, document_fonts, printable
+from raccord.billing.pdf.fonts import Fonts, document_fonts
 from raccord.billing.pdf.formatting import (
     NBSP,
     date_long,
@@ -33,145 +28,35 @@ from raccord.billing.pdf.formatting import (
     period,
     vat_rate_label,
 )
+from raccord.billing.pdf.layout import (
+    ACCENT,
+    LEFT,
+    MUTED,
+    PANEL,
+    RIGHT,
+    RULE,
+    WIDTH,
+    Layout,
+    Page,
+    Text,
+    binary_streams,
+    page_draw,
+)
 from raccord.billing.pdf.view import DocumentView, LineView, document_view
 
-PAGE_WIDTH, PAGE_HEIGHT = A4
-LEFT = 42.0
-RIGHT = PAGE_WIDTH - 42.0
-WIDTH = RIGHT - LEFT
-TOP = PAGE_HEIGHT - 44.0
-BOTTOM = 56.0  # room for the footer
 RIGHT_COLUMN = 330.0
-
-# Dark enough on white and on the light panels for a contrast ratio above 7:1.
-INK = (0.1, 0.1, 0.12)
-MUTED = (0.3, 0.3, 0.34)
-ACCENT = (0.04, 0.27, 0.5)
-PANEL = (0.94, 0.95, 0.97)
-RULE = (0.75, 0.77, 0.8)
 
 # Columns of the lines table.
 VAT_X = 372.0
 AMOUNT_RIGHT = RIGHT - 4.0
 LABEL_WIDTH = VAT_X - LEFT - 14.0
 
-Color = tuple[float, float, float]
-
-
-@dataclass
-class _Text:
-    x: float
-    y: float
-    text: str
-    size: float
-    bold: bool
-    color: Color
-    right: bool
-
-
-@dataclass
-class _Page:
-    rects: list[tuple[float, float, float, float, Color]] = field(default_factory=list)
-    rules: list[tuple[float, float, float, Color]] = field(default_factory=list)
-    texts: list[_Text] = field(default_factory=list)
-
-
-class _Layout:
-    """Places text and shapes on pages, top to bottom, opening a page when one is full."""
-
-    def __init__(self, fonts: Fonts, continuation: Callable[[_Layout], None]) -> None:
-        self.fonts = fonts
-        self.pages: list[_Page] = [_Page()]
-        self.y = TOP
-        self._continuation = continuation
-        self.repeat: Callable[[_Layout], None] | None = None
-
-    @property
-    def page(self) -> _Page:
-        return self.pages[-1]
-
-    def text(
-        self,
-        x: float,
-        y: float,
-        text: str,
-        *,
-        size: float = 9.0,
-        bold: bool = False,
-        color: Color = INK,
-        right: bool = False,
-    ) -> None:
-        if text:
-            self.page.texts.append(_Text(x, y, text, size, bold, color, right))
-
-    def rect(self, x: float, y: float, width: float, height: float, color: Color) -> None:
-        self.page.rects.append((x, y, width, height, color))
-
-    def rule(self, y: float, x1: float = LEFT, x2: float = RIGHT, color: Color = RULE) -> None:
-        self.page.rules.append((x1, x2, y, color))
-
-    def wrap(self, text: str, width: float, *, size: float = 9.0, bold: bool = False) -> list[str]:
-        """``text`` cut into lines of at most ``width`` points, at ordinary spaces only: a
-        no-break space (« 29,90 € », a masked IBAN) holds its words together."""
-        font = self.fonts.bold if bold else self.fonts.regular
-        text = printable(text, self.fonts)
-        if stringWidth(text, font, size) <= width:
-            return [text]
-        lines: list[str] = []
-        current = ""
-        for word in text.split(" "):
-            if not word:
-                continue
-            candidate = f"{current} {word}" if current else word
-            if stringWidth(candidate, font, size) <= width:
-                current = candidate
-                continue
-            if current:
-                lines.append(current)
-            # A word wider than the column (a long URL) is cut where it must be.
-            while len(word) > 1 and stringWidth(word, font, size) > width:
-                cut = len(word) - 1
-                while cut > 1 and stringWidth(word[:cut], font, size) > width:
-                    cut -= 1
-                lines.append(word[:cut])
-                word = word[cut:]
-            current = word
-        if current:
-            lines.append(current)
-        return lines or [text]
-
-    def paragraph(
-        self,
-        x: float,
-        text: str,
-        width: float,
-        *,
-        size: float = 9.0,
-        leading: float = 12.0,
-        bold: bool = False,
-        color: Color = INK,
-    ) -> None:
-        for line in self.wrap(text, width, size=size, bold=bold):
-            self.ensure(leading)
-            self.text(x, self.y - size, line, size=size, bold=bold, color=color)
-            self.y -= leading
-
-    def ensure(self, height: float) -> None:
-        """Open a new page unless ``height`` points still fit on this one."""
-        if self.y - height >= BOTTOM:
-            return
-        self.pages.append(_Page())
-        self.y = TOP
-        self._continuation(self)
-        if self.repeat is not None:
-            self.repeat(self)
-
 
 def _title(view: DocumentView) -> str:
     return _("Avoir") if view.is_credit_note else _("Facture")
 
 
-def _header(layout: _Layout, view: DocumentView) -> None:
+def _header(layout: Layout, view: DocumentView) -> None:
     """The operator's legal identity, the document's number and date, and the customer."""
     seller = view.seller
     top = layout.y
@@ -262,7 +147,7 @@ def _payment_sentence(view: DocumentView) -> str:
     return ""
 
 
-def _summary(layout: _Layout, view: DocumentView) -> None:
+def _summary(layout: Layout, view: DocumentView) -> None:
     """The amount and how it is paid (B9), in a panel above the detail."""
     payment = layout.wrap(_payment_sentence(view), 300, size=9.5)
     height = max(46.0, 30 + 13 * len(payment))
@@ -283,7 +168,7 @@ def _summary(layout: _Layout, view: DocumentView) -> None:
     layout.y = top - height - 20
 
 
-def _table_header(layout: _Layout) -> None:
+def _table_header(layout: Layout) -> None:
     top = layout.y
     layout.rect(LEFT, top - 17, WIDTH, 17, PANEL)
     layout.text(LEFT + 6, top - 12, _("Désignation"), size=8.5, bold=True)
@@ -310,7 +195,7 @@ def _detail(line: LineView) -> str:
     return ""
 
 
-def _line_rows(layout: _Layout, line: LineView) -> tuple[list[str], str]:
+def _line_rows(layout: Layout, line: LineView) -> tuple[list[str], str]:
     label = layout.wrap(line.label, LABEL_WIDTH, size=9)
     under = " · ".join(
         part for part in (period(line.period_start, line.period_end), _detail(line)) if part
@@ -322,7 +207,7 @@ def _line_height(label: list[str], under: str) -> float:
     return 12.0 * len(label) + (11.0 if under else 0.0) + 5.0
 
 
-def _line(layout: _Layout, line: LineView, label: list[str], under: str) -> None:
+def _line(layout: Layout, line: LineView, label: list[str], under: str) -> None:
     top = layout.y
     y = top - 9
     layout.text(VAT_X, y, vat_rate_label(line.vat_rate), size=8.5)
@@ -335,7 +220,7 @@ def _line(layout: _Layout, line: LineView, label: list[str], under: str) -> None
     layout.y = top - _line_height(label, under)
 
 
-def _lines(layout: _Layout, view: DocumentView) -> None:
+def _lines(layout: Layout, view: DocumentView) -> None:
     _table_header(layout)
     layout.repeat = _table_header
     for section, lines in view.sections():
@@ -365,7 +250,7 @@ def _lines(layout: _Layout, view: DocumentView) -> None:
     layout.y -= 6
 
 
-def _vat(layout: _Layout, view: DocumentView) -> None:
+def _vat(layout: Layout, view: DocumentView) -> None:
     """Net, VAT and gross per rate, then the totals (M2)."""
     columns = (RIGHT - 226, RIGHT - 120, AMOUNT_RIGHT)
     layout.ensure(17 + 14 * (len(view.vat) + 2) + 8)
@@ -394,7 +279,7 @@ def _vat(layout: _Layout, view: DocumentView) -> None:
     layout.y = y - 20
 
 
-def _block(layout: _Layout, title: str, paragraphs: list[str]) -> None:
+def _block(layout: Layout, title: str, paragraphs: list[str]) -> None:
     """A titled block of paragraphs; the title stays with the first line."""
     wrapped = [layout.wrap(text, WIDTH, size=8.5) for text in paragraphs if text]
     if not wrapped:
@@ -411,7 +296,7 @@ def _block(layout: _Layout, title: str, paragraphs: list[str]) -> None:
     layout.y -= 12
 
 
-def _columns(layout: _Layout, blocks: list[tuple[str, list[str]]], width: float) -> None:
+def _columns(layout: Layout, blocks: list[tuple[str, list[str]]], width: float) -> None:
     """Titled blocks side by side, ``width`` points each, kept on one page (short texts)."""
     wrapped = [
         (title, [layout.wrap(text, width, size=8.5) for text in paragraphs if text])
@@ -483,8 +368,8 @@ def _mediation(view: DocumentView) -> list[str]:
     ]
 
 
-def _continuation(view: DocumentView) -> Callable[[_Layout], None]:
-    def header(layout: _Layout) -> None:
+def _continuation(view: DocumentView) -> Callable[[Layout], None]:
+    def header(layout: Layout) -> None:
         layout.text(
             LEFT,
             layout.y - 12,
@@ -497,8 +382,8 @@ def _continuation(view: DocumentView) -> Callable[[_Layout], None]:
     return header
 
 
-def _layout(view: DocumentView, fonts: Fonts) -> list[_Page]:
-    layout = _Layout(fonts, _continuation(view))
+def _layout(view: DocumentView, fonts: Fonts) -> list[Page]:
+    layout = Layout(fonts, _continuation(view))
     _header(layout, view)
     _summary(layout, view)
     _lines(layout, view)
@@ -512,7 +397,7 @@ def _layout(view: DocumentView, fonts: Fonts) -> list[_Page]:
     return layout.pages
 
 
-def _footer(page: _Page, view: DocumentView, number: int, count: int) -> None:
+def _footer(page: Page, view: DocumentView, number: int, count: int) -> None:
     seller = view.seller
     identity = " — ".join(
         part
@@ -523,61 +408,20 @@ def _footer(page: _Page, view: DocumentView, number: int, count: int) -> None:
         if part
     )
     page.rules.append((LEFT, RIGHT, 40.0, RULE))
-    page.texts.append(_Text(LEFT, 28.0, identity, 7.5, False, MUTED, False))
+    page.texts.append(Text(LEFT, 28.0, identity, 7.5, False, MUTED, False))
     where = _("%(title)s %(number)s — page %(page)s sur %(count)s") % {
         "title": _title(view),
         "number": view.number,
         "page": number,
         "count": count,
     }
-    page.texts.append(_Text(RIGHT, 28.0, where, 7.5, False, MUTED, True))
-
-
-def _draw(canvas: Canvas, page: _Page, fonts: Fonts) -> None:
-    for x, y, width, height, fill in page.rects:
-        canvas.setFillColorRGB(*fill)
-        canvas.rect(x, y, width, height, stroke=0, fill=1)
-    canvas.setLineWidth(0.5)
-    for x1, x2, y, stroke in page.rules:
-        canvas.setStrokeColorRGB(*stroke)
-        canvas.line(x1, y, x2, y)
-    text = canvas.beginText()
-    current: tuple[str, float] | None = None
-    color: Color | None = None
-    for item in page.texts:
-        font = fonts.bold if item.bold else fonts.regular
-        string = printable(item.text, fonts)
-        if current != (font, item.size):
-            text.setFont(font, item.size)
-            current = (font, item.size)
-        if color != item.color:
-            text.setFillColorRGB(*item.color)
-            color = item.color
-        x = item.x - stringWidth(string, font, item.size) if item.right else item.x
-        text.setTextOrigin(x, item.y)
-        # textLine, not textOut: every string has its own origin, and textOut would measure
-        # each one again only to move a cursor that is never used.
-        text.textLine(string)
-    canvas.drawText(text)
-
-
-@contextmanager
-def _binary_streams() -> Iterator[None]:
-    """Compressed streams without the ASCII85 layer ReportLab adds by default: smaller files,
-    and the encoding is a sizeable share of the render time. ReportLab reads it from its global
-    settings only, so it is switched for the duration of a render (workers are processes)."""
-    previous = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        yield
-    finally:
-        rl_config.useA85 = previous
+    page.texts.append(Text(RIGHT, 28.0, where, 7.5, False, MUTED, True))
 
 
 def render_view(view: DocumentView, *, fonts: Fonts | None = None) -> bytes:
     """The PDF of ``view``: same view, same bytes."""
     fonts = fonts or document_fonts()
-    with translation.override("fr"), _binary_streams():
+    with translation.override("fr"), binary_streams():
         pages = _layout(view, fonts)
         for number, page in enumerate(pages, start=1):
             _footer(page, view, number, len(pages))
@@ -603,7 +447,7 @@ def render_view(view: DocumentView, *, fonts: Fonts | None = None) -> bytes:
         issued = f"D:{view.issue_date:%Y%m%d}"
         canvas.setDateFormatter(lambda *_args: issued)
         for page in pages:
-            _draw(canvas, page, fonts)
+            page_draw(canvas, page, fonts)
             canvas.showPage()
         canvas.save()
     return buffer.getvalue()
