@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "raccord.backoffice",
     "raccord.api",
     "raccord.demo",
+    "raccord.simulator",
 ]
 
 MIDDLEWARE = [
