@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
 from raccord.api.errors import error_handlers_install
-from raccord.api.routers import customers, fallback, public, signups
+from raccord.api.routers import customers, documents, fallback, public, signups
 
 
 class Renderer(JSONRenderer):
@@ -22,7 +22,7 @@ api = NinjaAPI(
     renderer=Renderer(),
     description=(
         "Recherche d'adresses et test d'éligibilité (publics, limités par adresse IP) ; "
-        "clients, contrats et souscriptions avec un jeton : en-tête "
+        "clients, contrats, souscriptions, factures et avoirs avec un jeton : en-tête "
         "`Authorization: Bearer <jeton>`. Les montants sont des chaînes à deux décimales. "
         'Toute erreur a la forme `{"message", "field", "code"}`.'
     ),
@@ -31,5 +31,6 @@ error_handlers_install(api=api)
 api.add_router("", public.router)
 api.add_router("", customers.router)
 api.add_router("", signups.router)
+api.add_router("", documents.router)
 # Last: it matches every path the routers above do not serve.
 api.add_router("", fallback.router)

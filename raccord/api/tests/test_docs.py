@@ -28,6 +28,9 @@ def test_openapi_document_is_json_listing_every_endpoint(client):
         "/api/v1/contracts",
         "/api/v1/contracts/{contract_id}",
         "/api/v1/signups",
+        "/api/v1/documents",
+        "/api/v1/documents/{document_id}",
+        "/api/v1/documents/{document_id}/pdf",
     }
     assert "post" in schema["paths"]["/api/v1/signups"]
 
