@@ -16,7 +16,9 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from raccord.billing.run import billing_run, run_date_of
 from raccord.catalog.models import CGVVersion, EquipmentModel, Offer, Option, Zone, ZoneOffer
+from raccord.contracts.models import Contract
 from raccord.contracts.services import (
     contract_activate,
     contract_equipment_receive,
@@ -27,6 +29,7 @@ from raccord.contracts.signup import SignupRequest, signup_create
 from raccord.core.events import Actor
 from raccord.core.models import OperatorProfile, Policy
 from raccord.eligibility.models import Address, Premises
+from raccord.equipment.services import equipment_units_assign
 
 logger = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
@@ -430,6 +433,13 @@ def _customer(spec: DemoCustomer, *, today: date, agent: object | None) -> bool:
             appointment=today + timedelta(days=5),
             actor=system,
         )
+    if spec.stage in {"equipment_received", "active"} and spec.mode != "equipped":
+        equipment_units_assign(
+            contract=contract,
+            models=list(contract.offer.equipment.all()),
+            on=signed + timedelta(days=2),
+            actor=system,
+        )
     if spec.stage in {"equipment_received", "active"}:
         contract = contract_equipment_receive(
             contract=contract, on=signed + timedelta(days=6), actor=system
@@ -461,6 +471,21 @@ def _agents() -> list[DemoLogin]:
     return logins
 
 
+def _billing(*, today: date) -> None:
+    """Run every monthly run due since the first activation, so that the active demo customers
+    have real invoices (with their PDFs) in Mon Compte. Runs already done are skipped (B8)."""
+    first = (
+        Contract.objects.filter(activation_date__isnull=False).order_by("activation_date").first()
+    )
+    if first is None or first.activation_date is None:
+        return
+    policy = Policy.get()
+    month = (first.activation_date.replace(day=1) + timedelta(days=32)).replace(day=1)
+    while run_date_of(month, policy) <= today:
+        billing_run(month=month, at=_at(run_date_of(month, policy), 6))
+        month = (month + timedelta(days=32)).replace(day=1)
+
+
 def demo_load(*, today: date) -> DemoReport:
     """Load (or complete) the demo operator as of ``today``. Idempotent."""
     report = DemoReport()
@@ -483,6 +508,7 @@ def demo_load(*, today: date) -> DemoReport:
                 note=STAGE_NOTES[spec.stage],
             )
         )
+    _billing(today=today)
     return report
 
 
