@@ -173,14 +173,14 @@ def _payment(kind: str, info: _CustomerInfo, issue_date: date, policy: Policy) -
 
 
 def _sorted_lines(lines: list[DraftLine]) -> list[DraftLine]:
+    """By section (B9), contract and period; within a period the caller's order stays (a stable
+    sort), so the offer comes before its options."""
     return sorted(
         lines,
         key=lambda line: (
             SECTION_ORDER[Section(section_of(line.kind))],
             line.contract_id or 0,
             line.period_start or date.min,
-            line.kind,
-            line.product,
         ),
     )
 

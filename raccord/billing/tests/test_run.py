@@ -72,10 +72,10 @@ def test_first_invoice_is_setup_fee_plus_prorata_plus_the_month__B2_M3(signup_re
     invoice = Document.objects.get()
     assert invoice.number == "F2027-000001" and invoice.issue_date == date(2027, 2, 2)
     assert _lines(invoice) == [
-        ("subscription", "TEL", "2027-01-20", "2027-01-31", "1.94"),
         ("subscription", "THD30", "2027-01-20", "2027-01-31", "11.57"),
-        ("subscription", "TEL", "2027-02-01", "2027-02-28", "5.00"),
+        ("subscription", "TEL", "2027-01-20", "2027-01-31", "1.94"),
         ("subscription", "THD30", "2027-02-01", "2027-02-28", "29.90"),
+        ("subscription", "TEL", "2027-02-01", "2027-02-28", "5.00"),
         ("setup_fee", "THD30", None, None, "49.00"),
     ]
     assert invoice.total == Decimal("97.41") == sum(line.amount for line in invoice.lines.all())
