@@ -18,11 +18,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
 	touch $@
 
-# Debian packages the tests drive for real: Chromium (browser tests), radclient (RADIUS).
+# Debian packages the tests drive for real: Chromium (browser tests), radclient (RADIUS),
+# poppler's pdftotext/pdffonts (reading the invoice PDFs back).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v radclient >/dev/null 2>&1 || missing="$$missing freeradius-utils"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
 	  echo "Installing Debian packages:$$missing"; \

@@ -112,6 +112,11 @@ class BillingRun(models.Model):
         return f"{self.month:%Y-%m} ({self.get_status_display()})"
 
 
+def document_pdf_path(document: Document, filename: str) -> str:
+    """PDFs are filed by month of issue, whenever they are rendered."""
+    return f"documents/{document.issue_date:%Y/%m}/{filename}"
+
+
 class Document(models.Model):
     """An invoice or a credit note (B6). Immutable once issued."""
 
@@ -147,7 +152,7 @@ class Document(models.Model):
     payment = models.JSONField(default=dict)
     # Per contract: {"reference", "offer", "commitment_end" | null}
     contracts = models.JSONField(default=list)
-    pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    pdf = models.FileField(upload_to=document_pdf_path, blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
