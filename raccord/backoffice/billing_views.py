@@ -9,19 +9,29 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
 from django import forms
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from raccord.backoffice.forms import AccessibleFormMixin
 from raccord.backoffice.quotes import PREVIEWABLE
 from raccord.backoffice.roles import ROLE_ADMIN, ROLE_AGENT, ROLE_BILLING, role_required
 from raccord.backoffice.views import _render
 from raccord.billing.explain import (
+    day_text,
     document_explanation,
     first_invoice_summary,
     payment_text,
@@ -29,12 +39,18 @@ from raccord.billing.explain import (
     vat_rate_text,
     vat_rows,
 )
-from raccord.billing.models import Document, DocumentLine
+from raccord.billing.explain import month_text as _month_text
+from raccord.billing.models import BillingRun, Document, DocumentLine
+from raccord.billing.run import RunResult, run_date_of
+from raccord.billing.run import billing_run as billing_run_compute
 from raccord.billing.selectors import document_get, document_lines_by_section, document_pdf_file
+from raccord.billing.tasks_run import billing_run_task
 from raccord.contracts.models import Contract
 from raccord.contracts.termination import termination_quote
 from raccord.core.errors import DomainError
-from raccord.core.models import Policy
+from raccord.core.events import Actor, event_record
+from raccord.core.models import Event, Policy
+from raccord.core.money import ZERO
 
 logger = logging.getLogger(__name__)
 
@@ -214,4 +230,250 @@ def termination_preview(request: HttpRequest, contract_id: int) -> HttpResponse:
             "today": today,
         },
         status=status,
+    )
+
+
+# --- the monthly run (B1, B8) -------------------------------------------------------------
+
+RUNS_SHOWN = 24
+REFRESH_SECONDS = 5
+
+
+class MonthForm(AccessibleFormMixin, forms.Form):
+    mois = forms.CharField(
+        label=gettext_lazy("Mois à facturer"),
+        max_length=7,
+        help_text=gettext_lazy("Au format AAAA-MM, par exemple 2027-02."),
+        error_messages={"required": gettext_lazy("Indiquez le mois à facturer.")},
+        widget=forms.TextInput(attrs={"type": "month", "inputmode": "numeric"}),
+    )
+
+    def clean_mois(self) -> dt.date:
+        raw = self.cleaned_data["mois"].strip()
+        try:
+            year, month = (int(part) for part in raw.split("-"))
+            value = dt.date(year, month, 1)
+        except ValueError:
+            raise forms.ValidationError(
+                _("Indiquez un mois au format AAAA-MM, par exemple 2027-02.")
+            ) from None
+        if not 2000 <= value.year <= 2100:
+            raise forms.ValidationError(_("Indiquez un mois entre 2000 et 2100."))
+        return value
+
+
+class LaunchForm(MonthForm):
+    confirmer = forms.BooleanField(
+        label=gettext_lazy(
+            "J'ai vérifié l'aperçu et je lance l'émission des factures et des avoirs de ce mois."
+        ),
+        error_messages={"required": gettext_lazy("Cochez la case pour confirmer le lancement.")},
+    )
+
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        month = cleaned.get("mois")
+        if isinstance(month, dt.date):
+            run_date = run_date_of(month)
+            if self.today < run_date:
+                self.add_error(
+                    "mois",
+                    _(
+                        "La facturation de %(month)s est datée du %(day)s : elle pourra être "
+                        "lancée à partir de ce jour."
+                    )
+                    % {"month": _month_text(month), "day": day_text(run_date)},
+                )
+            elif BillingRun.objects.filter(month=month, status=BillingRun.Status.DONE).exists():
+                self.add_error(
+                    "mois",
+                    _(
+                        "La facturation de %(month)s est déjà terminée : la relancer "
+                        "n'émettrait rien de plus."
+                    )
+                    % {"month": _month_text(month)},
+                )
+        return cleaned
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run: BillingRun
+    invoices: int
+    credit_notes: int
+    total_invoiced: Decimal
+    total_credited: Decimal
+
+
+def _run_figures(runs: list[BillingRun]) -> list[RunRow]:
+    """Each run with its documents counted and summed, all runs in one query: a run still in
+    progress has no counts of its own yet (they are written when it ends)."""
+    figures: dict[tuple[int, str], tuple[int, Decimal]] = {}
+    rows = (
+        Document.objects.filter(run__in=[r.pk for r in runs])
+        .order_by()
+        .values("run_id", "kind")
+        .annotate(n=Count("pk"), total=Sum("total"))
+    )
+    for row in rows:
+        figures[(row["run_id"], row["kind"])] = (row["n"], row["total"] or ZERO)
+    result = []
+    for run in runs:
+        invoices = figures.get((run.pk, Document.Kind.INVOICE), (0, ZERO))
+        credits = figures.get((run.pk, Document.Kind.CREDIT_NOTE), (0, ZERO))
+        result.append(RunRow(run, invoices[0], credits[0], invoices[1], credits[1]))
+    return result
+
+
+def _runs_page(
+    request: HttpRequest,
+    *,
+    month_form: MonthForm,
+    launch_form: LaunchForm | None,
+    preview: RunResult | None,
+    status: int = 200,
+) -> HttpResponse:
+    month_form.mark_for_assistive_technologies()
+    if launch_form is not None:
+        launch_form.mark_for_assistive_technologies()
+    runs = list(BillingRun.objects.order_by("-month")[:RUNS_SHOWN])
+    return _render(
+        request,
+        "backoffice/billing_runs.html",
+        {
+            "month_form": month_form,
+            "launch_form": launch_form,
+            "preview": preview,
+            "preview_month": _month_text(preview.month) if preview else "",
+            "runs": _run_figures(runs),
+        },
+        status=status,
+    )
+
+
+@role_required(ROLE_BILLING, ROLE_ADMIN)
+def billing_runs(request: HttpRequest) -> HttpResponse:
+    """Choose a month; « Aperçu » computes the run without writing anything (dry run)."""
+    today = timezone.localdate()
+    if "mois" not in request.GET:
+        month_form = MonthForm(initial={"mois": f"{today:%Y-%m}"})
+        return _runs_page(request, month_form=month_form, launch_form=None, preview=None)
+    month_form = MonthForm(request.GET)
+    if not month_form.is_valid():
+        return _runs_page(
+            request, month_form=month_form, launch_form=None, preview=None, status=400
+        )
+    month = month_form.cleaned_data["mois"]
+    preview = billing_run_compute(month=month, at=timezone.now(), dry_run=True)
+    launch_form = LaunchForm(initial={"mois": f"{month:%Y-%m}"}, today=today)
+    return _runs_page(request, month_form=month_form, launch_form=launch_form, preview=preview)
+
+
+@require_POST
+@role_required(ROLE_BILLING, ROLE_ADMIN)
+def billing_run_launch(request: HttpRequest) -> HttpResponse:
+    """Launch (or resume) the run of a month in the background, after confirmation. The
+    launch is recorded in the history; the run itself records its ``BillingRun`` row."""
+    today = timezone.localdate()
+    form = LaunchForm(request.POST, today=today)
+    if not form.is_valid():
+        month_form = MonthForm(initial={"mois": request.POST.get("mois", "")})
+        return _runs_page(
+            request, month_form=month_form, launch_form=form, preview=None, status=400
+        )
+    month: dt.date = form.cleaned_data["mois"]
+    existing = BillingRun.objects.filter(month=month).first()
+    user = cast("User", request.user)
+    with transaction.atomic():
+        event_record(
+            actor=Actor.agent(user),
+            verb="billing.run_launched",
+            at=timezone.now(),
+            subject_type="billing_run",
+            subject_id=existing.pk if existing else None,
+            customer_id=None,
+            summary=(
+                _("Facturation de %(month)s reprise")
+                if existing
+                else _("Facturation de %(month)s lancée")
+            )
+            % {"month": _month_text(month)},
+            data={"month": month.isoformat(), "resumed": existing is not None},
+        )
+        # Queued once the event is committed; without a broker Celery runs it right here.
+        transaction.on_commit(partial(billing_run_task.delay, month.isoformat()))
+    messages.success(
+        request,
+        _("La facturation de %(month)s est lancée.") % {"month": _month_text(month)},
+    )
+    return redirect("backoffice:billing_run", month=f"{month:%Y-%m}")
+
+
+def _month_of(raw: str) -> dt.date:
+    try:
+        year, month = (int(part) for part in raw.split("-"))
+        return dt.date(year, month, 1)
+    except ValueError:
+        raise Http404(_("Mois inconnu.")) from None
+
+
+@dataclass(frozen=True)
+class RunState:
+    month: dt.date
+    status: str  # "not_started" | "running" | "done"
+    row: RunRow | None
+    launched: bool
+
+
+def _run_state(month: dt.date) -> RunState:
+    run = BillingRun.objects.filter(month=month).first()
+    if run is None:
+        launched = Event.objects.filter(
+            verb="billing.run_launched", data__month=month.isoformat()
+        ).exists()
+        return RunState(month=month, status="not_started", row=None, launched=launched)
+    return RunState(month=month, status=run.status, row=_run_figures([run])[0], launched=True)
+
+
+@role_required(ROLE_BILLING, ROLE_ADMIN)
+def billing_run(request: HttpRequest, month: str) -> HttpResponse:
+    """The progress of a month's run; the page refreshes itself while the run is going."""
+    state = _run_state(_month_of(month))
+    waiting = state.status == BillingRun.Status.RUNNING or (
+        state.status == "not_started" and state.launched
+    )
+    return _render(
+        request,
+        "backoffice/billing_run.html",
+        {
+            "state": state,
+            "month_label": _month_text(state.month),
+            "refresh_seconds": REFRESH_SECONDS if waiting else None,
+            "status_url": reverse("backoffice:billing_run_status", args=[month]),
+        },
+    )
+
+
+@role_required(ROLE_BILLING, ROLE_ADMIN)
+def billing_run_status(request: HttpRequest, month: str) -> JsonResponse:
+    """The same progress as JSON, for a script or a page that polls."""
+    state = _run_state(_month_of(month))
+    row = state.row
+    return JsonResponse(
+        {
+            "month": state.month.isoformat(),
+            "status": state.status,
+            "launched": state.launched,
+            "started_at": row.run.started_at.isoformat() if row else None,
+            "finished_at": row.run.finished_at.isoformat() if row and row.run.finished_at else None,
+            "invoices": row.invoices if row else 0,
+            "credit_notes": row.credit_notes if row else 0,
+            "total_invoiced": str(row.total_invoiced) if row else "0.00",
+            "total_credited": str(row.total_credited) if row else "0.00",
+        },
+        json_dumps_params={"ensure_ascii": False},
     )

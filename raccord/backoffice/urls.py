@@ -12,6 +12,14 @@ urlpatterns: list[URLPattern] = [
     path("souscription/nouvelle/", views.signup_new, name="signup"),
     path("documents/<int:document_id>/", billing_views.document_detail, name="document_detail"),
     path("documents/<int:document_id>/pdf/", billing_views.document_pdf, name="document_pdf"),
+    path("facturation/", billing_views.billing_runs, name="billing_runs"),
+    path("facturation/lancer/", billing_views.billing_run_launch, name="billing_run_launch"),
+    path("facturation/<str:month>/", billing_views.billing_run, name="billing_run"),
+    path(
+        "facturation/<str:month>/etat.json",
+        billing_views.billing_run_status,
+        name="billing_run_status",
+    ),
     path(
         "contrats/<int:contract_id>/resiliation/",
         billing_views.termination_preview,
