@@ -22,7 +22,7 @@ def document_pdf_store(*, document: Document) -> None:
         return
     data = render_document(document)
     with transaction.atomic():
-        locked = Document.objects.select_for_update().only("pk", "pdf", "pdf_sha256")
+        locked = Document.objects.select_for_update().only("pk", "issue_date", "pdf", "pdf_sha256")
         current = locked.get(pk=document.pk)
         if current.pdf:
             document.pdf, document.pdf_sha256 = current.pdf, current.pdf_sha256
