@@ -64,17 +64,39 @@ def pending_item_add(
 
 @transaction.atomic
 def document_credit_fully(*, document: Document, on: date, reason: str, actor: Actor) -> Document:
-    """Issue at once a credit note that cancels ``document`` line by line (B7, C5).
+    """Issue at once a credit note that cancels ``document`` line by line (B7).
 
     Idempotent: an invoice already fully credited returns its existing credit note."""
+    return _credit(document=document, contract_id=None, on=on, reason=reason, actor=actor)
+
+
+@transaction.atomic
+def document_credit_contract(
+    *, document: Document, contract: Contract, on: date, reason: str, actor: Actor
+) -> Document:
+    """Credit the lines of ``document`` that bill ``contract`` (C5: nothing is owed for a
+    contract declared ineligible; another contract on the same invoice stays billed).
+
+    Idempotent per invoice and contract."""
+    return _credit(document=document, contract_id=contract.pk, on=on, reason=reason, actor=actor)
+
+
+def _credit(
+    *, document: Document, contract_id: int | None, on: date, reason: str, actor: Actor
+) -> Document:
     locked = Document.objects.select_for_update().get(pk=document.pk)
     if locked.kind != Document.Kind.INVOICE:
         raise ValueError("only an invoice can be credited")
-    existing = locked.corrections.filter(
-        kind=Document.Kind.CREDIT_NOTE, total=-locked.total
-    ).first()
+    corrections = locked.corrections.filter(kind=Document.Kind.CREDIT_NOTE)
+    if contract_id is None:
+        existing = corrections.filter(total=-locked.total).first()
+    else:
+        existing = corrections.filter(lines__contract_id=contract_id).first()
     if existing is not None:
         return existing
+    source = (
+        locked.lines.all() if contract_id is None else locked.lines.filter(contract_id=contract_id)
+    )
     lines = [
         DraftLine(
             contract_id=line.contract_id,
@@ -87,8 +109,10 @@ def document_credit_fully(*, document: Document, on: date, reason: str, actor: A
             vat_rate=line.vat_rate,
             data={**line.data, "credits_line": line.pk},
         )
-        for line in locked.lines.all()
+        for line in source
     ]
+    if not lines:
+        raise ValueError("nothing of that invoice to credit")
     credit = document_issue(
         customer_id=locked.customer_id,
         issue_date=on,
@@ -104,7 +128,7 @@ def document_credit_fully(*, document: Document, on: date, reason: str, actor: A
         subject_type="document",
         subject_id=credit.pk,
         customer_id=locked.customer_id,
-        summary=f"Avoir {credit.number} annulant la facture {locked.number} ({reason})",
+        summary=f"Avoir {credit.number} sur la facture {locked.number} ({reason})",
         data={"invoice": locked.number, "credit_note": credit.number, "reason": reason},
     )
     return credit

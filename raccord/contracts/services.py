@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from raccord.billing.models import Document, PendingItem
-from raccord.billing.services import document_credit_fully
+from raccord.billing.services import document_credit_contract
 from raccord.contracts.commitment import commitment_end
 from raccord.contracts.models import Contract, Subscription
 from raccord.core.errors import DomainError
@@ -197,7 +197,9 @@ def charges_void(*, contract: Contract, on: date, reason: str, actor: Actor) -> 
         .order_by("issue_date", "pk")
     )
     credit_notes = [
-        document_credit_fully(document=invoice, on=on, reason=reason, actor=actor).number
+        document_credit_contract(
+            document=invoice, contract=contract, on=on, reason=reason, actor=actor
+        ).number
         for invoice in invoices
     ]
     items = list(

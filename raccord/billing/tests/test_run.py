@@ -371,3 +371,34 @@ def test_the_run_task_runs_the_month_and_is_safe_to_deliver_twice(signup_request
     second = billing_run_task.delay("2027-02-01").get()
     assert first == second and first["invoices"] == 1
     assert Document.objects.count() == 1
+
+
+def test_crediting_one_contract_leaves_the_other_contract_billed__C5(signup_request, activate):
+    first = activate(signup_request, on=date(2027, 1, 20), option_codes=[])
+    # a second line for the same customer, on the same invoice
+    second = activate(signup_request, on=date(2027, 1, 25), option_codes=[])
+    from raccord.contracts.models import Contract
+
+    Contract.objects.filter(pk=second.pk).update(customer=first.customer)
+    _run(FEB)
+    invoice = Document.objects.get(customer=first.customer)
+    from raccord.billing.services import document_credit_contract
+
+    credit = document_credit_contract(
+        document=invoice,
+        contract=second,
+        on=date(2027, 2, 10),
+        reason="inéligible",
+        actor=Actor.system(),
+    )
+    again = document_credit_contract(
+        document=invoice,
+        contract=second,
+        on=date(2027, 2, 11),
+        reason="inéligible",
+        actor=Actor.system(),
+    )
+    assert credit.pk == again.pk
+    billed_second = sum(line.amount for line in invoice.lines.filter(contract=second))
+    assert credit.total == -billed_second
+    assert set(credit.lines.values_list("contract_id", flat=True)) == {second.pk}
