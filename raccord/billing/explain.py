@@ -320,7 +320,19 @@ def _early_termination(line: DocumentLine, amount: Decimal) -> _Explained:
             f"{duration_text(groups[-1][2] + timedelta(days=1), commitment_end)} "
             f"{_weight_reason(Decimal(0), regime)}"
         )
-    if described:
+    whole = effective + timedelta(days=1)
+    if (
+        len(groups) == 1
+        and groups[0][0] == ONE
+        and (groups[0][1], groups[0][2])
+        == (
+            whole,
+            commitment_end,
+        )
+    ):
+        # Everything falls in the first 12 months: no need to repeat the duration.
+        parts.append(_("tous dus, car ils sont dans les 12 premiers mois de votre engagement"))
+    elif described:
         parts.append(", ".join(described))
     detail = SEMICOLON.join(parts)
     return _Explained(
@@ -756,7 +768,7 @@ def termination_quote_explanation(
             "de résiliation anticipée."
         ) % {"end": day_text(quote.commitment_end)}
     else:
-        commitment = _("Vous êtes engagé jusqu'au %(end)s.") % {
+        commitment = _("Votre engagement court jusqu'au %(end)s.") % {
             "end": day_text(quote.commitment_end)
         }
 

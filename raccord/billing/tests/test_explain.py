@@ -272,6 +272,18 @@ def test_early_termination_under_loi_chatel_shows_months_and_weights__C11():
     )
 
 
+def test_early_termination_within_the_first_year_is_due_in_full__C11():
+    fee = c11_line(
+        start=date(2027, 1, 20), end=date(2028, 1, 19), effective=date(2027, 3, 15), monthly="29.90"
+    )
+    assert line_explanation(fee) == fr(
+        "Indemnité de résiliation anticipée : votre contrat prend fin le 15 mars 2027, avant "
+        "la fin de votre engagement le 19 janvier 2028 ; il restait 10 mois et 4 jours au prix "
+        "de l'offre (29,90 € par mois, options non comprises) ; tous dus, car ils sont dans les "
+        f"12 premiers mois de votre engagement, soit {euros(fee.amount).replace(NBSP, ' ')}"
+    )
+
+
 def test_early_termination_2023_regime_says_the_second_year_is_not_due__C11():
     fee = c11_line(
         start=date(2027, 1, 20),

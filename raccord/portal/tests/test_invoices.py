@@ -215,6 +215,7 @@ def test_a_credit_note_links_the_invoice_it_corrects__B7(logged_in, contract, cl
     assert "Annulation de la ligne facturée « Mise en service de votre ligne" in page
     assert "Votre première facture est plus élevée" not in page
     assert "Remboursement sur votre compte" in page
+    assert "Télécharger l'avoir (PDF)" in page
 
 
 def test_a_line_out_of_vat_scope_says_so__M1(logged_in, contract, clock):

@@ -75,12 +75,13 @@ def test_today_the_quote_gives_the_notice_date_the_fee_and_the_commitment__C10_C
     assert "votre résiliation prendrait effet le 15 mars 2027, 10 jours après votre demande" in (
         page
     )
-    assert "Vous êtes engagé jusqu'au 19 janvier 2028." in page
+    assert "Votre engagement court jusqu'au 19 janvier 2028." in page
     # C11: the offer's price (options excluded) from 16 March 2027 to 19 January 2028
     fee = _fee_by_hand(Decimal("29.90"), date(2027, 3, 16), date(2028, 1, 19))
     fee_text = f"{fee:.2f}".replace(".", ",") + " €"
     assert "Indemnité de résiliation anticipée : votre contrat prend fin le 15 mars 2027" in page
     assert "il restait 10 mois et 4 jours au prix de l'offre (29,90 € par mois" in page
+    assert "tous dus, car ils sont dans les 12 premiers mois de votre engagement" in page
     assert f"À payer : {fee_text}" in page
     # B3: days billed after E come back
     assert "les jours déjà facturés après cette date vous seront rendus" in page
@@ -208,5 +209,5 @@ def test_with_two_contracts_the_customer_picks_one(
     page = _text(logged_in.get(PREVIEW, {"contrat": second.pk}))
     # then the chosen contract is quoted, and both can be chosen
     assert f"Fibre 300 ({second.reference})" in page
-    assert "Vous êtes engagé jusqu'au 21 janvier 2029." in page
+    assert "Votre engagement court jusqu'au 21 janvier 2029." in page
     assert f'<option value="{active.pk}">' in page
