@@ -91,7 +91,7 @@ def _money(cents: int) -> Decimal:
 
 
 def _subscription_lines(
-    sub: dict[str, Any], start: date, end: date, *, credit: bool
+    sub: dict[str, Any], start: date, end: date, *, credit: bool, reason: str = ""
 ) -> list[DraftLine]:
     monthly = _cents(sub["monthly_price"])
     lines = []
@@ -114,10 +114,22 @@ def _subscription_lines(
                     "days_in_month": dim,
                     "monthly_price": str(sub["monthly_price"]),
                     "full_month": days == dim,
+                    **({"reason": reason} if credit and reason else {}),
                 },
             )
         )
     return lines
+
+
+def _credit_reason(sub: dict[str, Any], starts: set[tuple[int, date]]) -> str:
+    """Why days already billed are given back, for the explanation: the subscriber withdrew
+    (C6), the offer changed (B4: another subscription of the contract starts the day after),
+    or the contract ended (B3)."""
+    if sub["contract__status"] == Contract.Status.WITHDRAWN:
+        return "withdrawal"
+    if (sub["contract_id"], sub["end_date"] + timedelta(days=1)) in starts:
+        return "offer_change"
+    return "end"
 
 
 @dataclass
@@ -173,6 +185,8 @@ def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
         .order_by("contract__customer_id", "contract_id", "kind", "product", "start_date")
         .values(*SUB_FIELDS)
     )
+    subs = list(subs)
+    starts = {(sub["contract_id"], sub["start_date"]) for sub in subs}
     items = (
         PendingItem.objects.filter(
             customer_id__gte=low,
@@ -208,7 +222,9 @@ def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
         if through is not None and end is not None and through > end:
             credit_from = max(end + timedelta(days=1), start)
             if credit_from <= through:
-                lines[customer_id] += _subscription_lines(sub, credit_from, through, credit=True)
+                lines[customer_id] += _subscription_lines(
+                    sub, credit_from, through, credit=True, reason=_credit_reason(sub, starts)
+                )
             billed[end].append(sub["pk"])
             continue
         activation = sub["contract__activation_date"]

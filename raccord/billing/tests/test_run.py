@@ -132,6 +132,7 @@ def test_termination_bills_up_to_e_and_credits_the_days_after__B3_B6(signup_requ
         ("subscription_credit", "THD30", "2027-03-16", "2027-03-31", "-15.43"),
     ]
     assert credit.total == Decimal("-18.01")
+    assert {line.data["reason"] for line in credit.lines.all()} == {"end"}
     assert credit.payment == {"method": "refund", "iban_masked": "FR76 **** **** 0189"}
     # nothing more afterwards
     assert _run(date(2027, 5, 1)).invoices == _run(date(2027, 5, 1)).credit_notes == 0
@@ -173,6 +174,8 @@ def test_offer_change_credits_the_old_offer_and_charges_the_new_from_d__B4(
         ("subscription_credit", "THD30", "2027-02-10", "2027-02-28", "-20.29"),  # 29.90×19/28
     ]
     assert march.total == Decimal("46.69")
+    credit_line = march.lines.get(kind="subscription_credit")
+    assert credit_line.data["reason"] == "offer_change"
 
 
 def test_pending_items_wait_for_the_first_run_on_or_after_their_date__B5(signup_request, activate):
