@@ -199,7 +199,7 @@ def _codes(where: str, value: Any, known: set[str], what: str) -> tuple[str, ...
         if not isinstance(code, str) or code not in known:
             raise ScenarioError(
                 f"{where}[{index}]",
-                f"{what} inconnu(e) « {code} » (le catalogue du scénario a : "
+                f"{what} « {code} » (le catalogue du scénario a : "
                 f"{', '.join(sorted(known)) or 'rien'}).",
             )
     return tuple(value)
@@ -209,7 +209,7 @@ def _code(where: str, value: Any, known: set[str], what: str) -> str:
     if not isinstance(value, str) or value not in known:
         raise ScenarioError(
             where,
-            f"{what} inconnu(e) « {value} » (le catalogue du scénario a : "
+            f"{what} « {value} » (le catalogue du scénario a : "
             f"{', '.join(sorted(known)) or 'rien'}).",
         )
     return value
@@ -298,7 +298,7 @@ def _catalog(
                 ),
                 vat_rate=_rate(f"{where}.vat_rate", spec.get("vat_rate", "0.20")),
                 setup_subsidy=_amount(f"{where}.setup_subsidy", spec.get("setup_subsidy", "0.00")),
-                equipment=_codes(f"{where}.equipment", spec["equipment"], models, "modèle")
+                equipment=_codes(f"{where}.equipment", spec["equipment"], models, "modèle inconnu")
                 if "equipment" in spec
                 else None,
             )
@@ -322,7 +322,7 @@ def _catalog(
                 label=_text(f"{where}.label", spec.get("label", code)),
                 monthly_price=_amount(f"{where}.monthly_price", spec["monthly_price"]),
                 vat_rate=_rate(f"{where}.vat_rate", spec.get("vat_rate", "0.20")),
-                offers=_codes(f"{where}.offers", spec["offers"], offer_codes, "offre")
+                offers=_codes(f"{where}.offers", spec["offers"], offer_codes, "offre inconnue")
                 if "offers" in spec
                 else None,
             )
@@ -376,13 +376,13 @@ def _nullable_date(where: str, value: Any) -> date | None:
 
 def _event_kinds(offers: set[str], options: set[str], models: set[str]) -> dict[str, _Kind]:
     def offer(where: str, value: Any) -> str:
-        return _code(where, value, offers, "offre")
+        return _code(where, value, offers, "offre inconnue")
 
     def option_list(where: str, value: Any) -> tuple[str, ...]:
-        return _codes(where, value, options, "option")
+        return _codes(where, value, options, "option inconnue")
 
     def model_list(where: str, value: Any) -> tuple[str, ...]:
-        codes = _codes(where, value, models, "modèle d'équipement")
+        codes = _codes(where, value, models, "modèle d'équipement inconnu")
         if not codes:
             raise ScenarioError(where, "au moins un modèle est attendu.")
         return codes
