@@ -21,6 +21,12 @@ NAMES = sorted(
 # Scenarios where the engine disagrees with the rulebook: the expected file keeps the rule's
 # answer; strict, so that the fix turns the test into an XPASS failure until this entry goes.
 ENGINE_DISCREPANCIES = {
+    "c11_termination_before_a_future_offer_change__C9_C11": (
+        "raccord/contracts/offer_change.py contract_offer_change moves the contract's offer, price "
+        "and commitment at once, even for a future D; a termination effective before D then "
+        "charges C11 on the new offer (34.90 up to 2028-04-30: 471.71) instead of the commitment "
+        "in force at E (THD30 up to 2028-01-19: 302.86)"
+    ),
     "s1_gesture_outage_across_dst__S1_N3": (
         "raccord/contracts/gesture.py outage_hours: two aware datetimes sharing the Paris tzinfo "
         "subtract as wall-clock time, so the 25-hour night of 2027-10-31 counts 24 hours "
