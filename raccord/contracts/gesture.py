@@ -8,7 +8,7 @@ invoice."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -36,8 +36,11 @@ def _paris(moment: datetime) -> datetime:
 
 
 def outage_hours(*, start: datetime, end: datetime) -> Fraction:
-    """The exact length of an outage in hours (no float)."""
-    delta = end - start
+    """The exact length of an outage in hours (no float), in real elapsed time.
+
+    Both ends are converted to UTC first: subtracting two datetimes of the same zone counts
+    wall-clock hours, one hour short (or long) across a daylight-saving change."""
+    delta = end.astimezone(UTC) - start.astimezone(UTC)
     return Fraction(delta.days * 86400 + delta.seconds, 3600) + Fraction(
         delta.microseconds, 3_600_000_000
     )
@@ -79,7 +82,7 @@ def gesture_grant(
     threshold = Policy.get().outage_threshold_hours
     hours = outage_hours(start=start, end=end)
     # 49, 48.5: plain figures, never an exponent
-    shown = format(round_half_up(hours).normalize(), "f")
+    shown = format(round_half_up(hours).normalize(), "f").replace(".", ",")
     if hours <= threshold:
         raise DomainError(
             f"Un geste commercial est accordé pour une coupure de plus de {threshold} heures "

@@ -144,3 +144,25 @@ def test_an_outage_before_activation_gets_nothing__S1(contract):
             actor=CUSTOMER,
         )
     assert error.value.field == "outage_start"
+
+
+def test_outage_hours_are_real_elapsed_hours_across_a_clock_change__S1():
+    from datetime import datetime
+    from fractions import Fraction
+    from zoneinfo import ZoneInfo
+
+    from raccord.contracts.gesture import outage_hours
+
+    paris = ZoneInfo("Europe/Paris")
+    # clocks go back on 31 October 2027: the wall clock shows 47.5 h, 48.5 h really passed
+    autumn = outage_hours(
+        start=datetime(2027, 10, 30, 12, 0, tzinfo=paris),
+        end=datetime(2027, 11, 1, 11, 30, tzinfo=paris),
+    )
+    assert autumn == Fraction(97, 2)
+    # and forward on 28 March 2027: one hour less than the wall clock
+    spring = outage_hours(
+        start=datetime(2027, 3, 27, 12, 0, tzinfo=paris),
+        end=datetime(2027, 3, 29, 12, 30, tzinfo=paris),
+    )
+    assert spring == Fraction(95, 2)

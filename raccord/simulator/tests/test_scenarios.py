@@ -27,11 +27,6 @@ ENGINE_DISCREPANCIES = {
         "charges C11 on the new offer (34.90 up to 2028-04-30: 471.71) instead of the commitment "
         "in force at E (THD30 up to 2028-01-19: 302.86)"
     ),
-    "s1_gesture_outage_across_dst__S1_N3": (
-        "raccord/contracts/gesture.py outage_hours: two aware datetimes sharing the Paris tzinfo "
-        "subtract as wall-clock time, so the 25-hour night of 2027-10-31 counts 24 hours "
-        "(48.5 elapsed hours are refused as 47.5; in spring 47.5 would be granted as 48.5)"
-    ),
 }
 
 
