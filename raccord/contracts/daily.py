@@ -28,12 +28,18 @@ class DailyReport:
     on: date
     activated: list[str] = field(default_factory=list)
     terminated: list[str] = field(default_factory=list)
+    offers_switched: list[str] = field(default_factory=list)
     non_return_fees: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
-        return len(self.activated) + len(self.terminated) + len(self.non_return_fees)
+        return (
+            len(self.activated)
+            + len(self.terminated)
+            + len(self.offers_switched)
+            + len(self.non_return_fees)
+        )
 
 
 def activations_fallback_run(*, on: date, report: DailyReport, actor: Actor) -> None:
@@ -61,6 +67,20 @@ def activations_fallback_run(*, on: date, report: DailyReport, actor: Actor) -> 
             report.activated.append(contract.reference)
 
 
+def offer_changes_run(*, on: date, report: DailyReport, actor: Actor) -> None:
+    """Offer changes recorded in advance take effect on their date D (C9)."""
+    from raccord.contracts.offer_change import contract_offer_change_apply, offer_changes_due
+
+    due = offer_changes_due(on=on)
+    for contract in Contract.objects.filter(pk__in=due) if due else ():
+        try:
+            contract_offer_change_apply(contract=contract, on=on, actor=actor)
+        except DomainError as exc:
+            report.errors.append(f"{contract.reference} : {exc.message}")
+        else:
+            report.offers_switched.append(contract.reference)
+
+
 def terminations_run(*, on: date, report: DailyReport, actor: Actor) -> None:
     """C10: the termination requests whose effective date has come."""
     due = Contract.objects.filter(
@@ -78,6 +98,7 @@ def daily_run(*, on: date, actor: Actor | None = None) -> DailyReport:
     actor = actor or Actor.system("Tâches quotidiennes")
     report = DailyReport(on=on)
     activations_fallback_run(on=on, report=report, actor=actor)
+    offer_changes_run(on=on, report=report, actor=actor)
     terminations_run(on=on, report=report, actor=actor)
     for item in equipment_deadlines_run(on=on, actor=actor):
         report.non_return_fees.append(item.reference)

@@ -130,7 +130,9 @@ def _offer_text(item: EligibleOffer) -> str:
     }
 
 
-def _movable_check(contract: Contract) -> None:
+def contract_move_guard(*, contract: Contract) -> None:
+    """Refuse (``DomainError`` on ``contract``) a contract that cannot move: ended, or whose
+    termination is requested. Reads nothing but the contract."""
     if contract.status in MOVABLE:
         return
     if contract.status == S.TERMINATION_REQUESTED:
@@ -258,7 +260,7 @@ def contract_move_check(*, contract: Contract, address: Address) -> MoveCheck:
     already equipped, and the lead time. Writes nothing.
 
     Raises ``DomainError`` (field ``contract``) for a contract that cannot move."""
-    _movable_check(contract)
+    contract_move_guard(contract=contract)
     eligibility = eligibility_check(address=address)
     local = eligibility.offer(contract.offer.code)
     premises = (
@@ -331,7 +333,7 @@ def contract_move(
             _("Un déménagement est enregistré par le service client."), field="contract"
         )
     contract = _locked(contract)
-    _movable_check(contract)
+    contract_move_guard(contract=contract)
     if (
         contract.installation_address_id == address.pk
         and contract.installation_complement == complement

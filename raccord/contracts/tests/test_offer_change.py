@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +11,7 @@ from raccord.billing.models import Document, PendingItem
 from raccord.billing.run import billing_run
 from raccord.catalog.models import Offer, ZoneOffer
 from raccord.conftest import paris
+from raccord.contracts.daily import daily_run
 from raccord.contracts.models import Contract
 from raccord.contracts.offer_change import contract_offer_change
 from raccord.contracts.termination import termination_quote
@@ -45,6 +46,15 @@ def test_change_splits_the_offer_subscription_and_keeps_the_options__C9_B4(subsc
         ("offer", "FIBRE300", "39.90", D, None),
         ("option", "TEL", "5.00", date(2027, 1, 20), None),
     }
+    # until D the offer in force is still the old one; the daily job of D switches it
+    assert contract.offer.code == "THD30" and contract.commitment_end == date(2028, 1, 19)
+    daily_run(on=D - timedelta(days=1))
+    contract.refresh_from_db()
+    assert contract.offer.code == "THD30"
+    daily_run(on=D)
+    daily_run(on=D)  # idempotent
+    contract.refresh_from_db()
+    assert Event.objects.filter(verb="contract.offer_switched", subject_id=contract.pk).count() == 1
     assert contract.offer.code == "FIBRE300"
     assert (contract.offer_label, contract.monthly_price) == ("Fibre 300", Decimal("39.90"))
     assert (contract.download_mbps, contract.upload_mbps) == (300, 100)
@@ -72,6 +82,10 @@ def test_the_regime_is_the_one_in_force_at_D__C9_C11(subscribe, catalogue):
         actor=CUSTOMER,
         on=date(2023, 2, 20),
     )
+    # before D the commitment in force is still the 2022 one
+    assert termination_quote(contract=contract, on=date(2023, 2, 25)).regime == "chatel"
+    daily_run(on=date(2023, 3, 1))
+    contract.refresh_from_db()
     assert termination_quote(contract=contract, on=date(2023, 4, 1)).regime == "2023"
 
 

@@ -20,14 +20,7 @@ NAMES = sorted(
 )
 # Scenarios where the engine disagrees with the rulebook: the expected file keeps the rule's
 # answer; strict, so that the fix turns the test into an XPASS failure until this entry goes.
-ENGINE_DISCREPANCIES = {
-    "c11_termination_before_a_future_offer_change__C9_C11": (
-        "raccord/contracts/offer_change.py contract_offer_change moves the contract's offer, price "
-        "and commitment at once, even for a future D; a termination effective before D then "
-        "charges C11 on the new offer (34.90 up to 2028-04-30: 471.71) instead of the commitment "
-        "in force at E (THD30 up to 2028-01-19: 302.86)"
-    ),
-}
+ENGINE_DISCREPANCIES = {}
 
 
 def _pretty(data: object) -> list[str]:
