@@ -20,7 +20,7 @@ NAMES = sorted(
 )
 # Scenarios where the engine disagrees with the rulebook: the expected file keeps the rule's
 # answer; strict, so that the fix turns the test into an XPASS failure until this entry goes.
-ENGINE_DISCREPANCIES = {}
+ENGINE_DISCREPANCIES: dict[str, str] = {}
 
 
 def _pretty(data: object) -> list[str]:
