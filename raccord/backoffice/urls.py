@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from raccord.backoffice import billing_views, views
+from raccord.backoffice import billing_views, move_views, views
 
 app_name = "backoffice"
 urlpatterns: list[URLPattern] = [
@@ -24,5 +24,10 @@ urlpatterns: list[URLPattern] = [
         "contrats/<int:contract_id>/resiliation/",
         billing_views.termination_preview,
         name="termination_preview",
+    ),
+    path(
+        "contrats/<int:contract_id>/demenagement/",
+        move_views.contract_move_page,
+        name="contract_move",
     ),
 ]
