@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from raccord.billing.explain import euros
-from raccord.contracts.models import Contract
+from raccord.contracts.models import Contract, Subscription
 from raccord.contracts.services import AWAITING_ACTIVATION, _at, _locked
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
@@ -55,11 +55,17 @@ class MoveCheck:
     # The C13 reason an agent may record to waive the early-termination fee, when the offer is
     # not sold there and the operator's policy lists that reason; "" otherwise.
     legitimate_reason: str = ""
+    # An offer change recorded in advance (C9, taking effect on its start date): its offer must
+    # be sold at the new address too, or the switch on D would install an offer not sold there.
+    scheduled_change: Subscription | None = None
+    scheduled_offer: EligibleOffer | None = None
     messages: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def available(self) -> bool:
-        return self.local_offer is not None
+        return self.local_offer is not None and (
+            self.scheduled_change is None or self.scheduled_offer is not None
+        )
 
     @property
     def same_address(self) -> bool:
@@ -111,6 +117,10 @@ class MoveCheck:
             "premises_id": self.premises.pk if self.premises else None,
             "lead_time_days": self.lead_time_days,
             "offers_available": [item.offer.code for item in self.eligibility.offers],
+            "scheduled_offer": self.scheduled_change.product if self.scheduled_change else None,
+            "scheduled_offer_available": self.scheduled_offer is not None
+            if self.scheduled_change
+            else None,
         }
 
 
@@ -148,6 +158,38 @@ def contract_move_guard(*, contract: Contract) -> None:
         % {"status": contract.get_status_display()},
         field="contract",
     )
+
+
+def _scheduled_change(contract: Contract) -> Subscription | None:
+    """The offer change recorded in advance that has not reached its date yet, if any: the
+    latest offer subscription when it is not the contract's offer (and was not cancelled by a
+    termination before it started)."""
+    if contract.status != S.ACTIVE:
+        return None
+    latest = (
+        Subscription.objects.filter(contract=contract, kind=Subscription.Kind.OFFER)
+        .order_by("-start_date", "-pk")
+        .first()
+    )
+    if latest is None or latest.product == contract.offer.code:
+        return None
+    if latest.end_date is not None and latest.end_date < latest.start_date:
+        return None
+    return latest
+
+
+def _scheduled_message(change: Subscription, offer: EligibleOffer | None) -> str:
+    values = {"offer": change.label, "day": change.start_date.strftime("%d/%m/%Y")}
+    if offer is None:
+        return (
+            _(
+                "Un changement d'offre vers %(offer)s est prévu le %(day)s, et cette offre n'est "
+                "pas vendue à la nouvelle adresse : le déménagement n'est pas possible tant que "
+                "ce changement est prévu."
+            )
+            % values
+        )
+    return _("Le changement d'offre vers %(offer)s prévu le %(day)s y reste possible.") % values
 
 
 def _available_messages(
@@ -273,6 +315,9 @@ def contract_move_check(*, contract: Contract, address: Address) -> MoveCheck:
     )
     alternatives_here: tuple[EligibleOffer, ...] = ()
     legitimate_reason = ""
+    # A change planned in advance only matters when the current offer is sold there.
+    scheduled = _scheduled_change(contract) if local is not None else None
+    scheduled_offer = eligibility.offer(scheduled.product) if scheduled else None
     if local is None:
         if alternatives and contract.status == S.ACTIVE:
             here = eligibility_check(address=contract.installation_address)
@@ -289,6 +334,8 @@ def contract_move_check(*, contract: Contract, address: Address) -> MoveCheck:
         )
     else:
         texts = _available_messages(contract=contract, local=local, eligibility=eligibility)
+        if scheduled is not None:
+            texts.append(_scheduled_message(scheduled, scheduled_offer))
     return MoveCheck(
         contract=contract,
         address=address,
@@ -298,6 +345,8 @@ def contract_move_check(*, contract: Contract, address: Address) -> MoveCheck:
         alternatives=alternatives,
         alternatives_here=alternatives_here,
         legitimate_reason=legitimate_reason,
+        scheduled_change=scheduled,
+        scheduled_offer=scheduled_offer,
         messages=tuple(texts),
     )
 

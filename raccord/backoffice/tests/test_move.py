@@ -17,6 +17,7 @@ from django.urls import reverse
 from raccord.catalog.models import Zone, ZoneOffer
 from raccord.contracts.models import Contract
 from raccord.contracts.move import UNCOVERED_MOVE_REASON
+from raccord.contracts.offer_change import contract_offer_change
 from raccord.contracts.services import (
     contract_activate,
     contract_cancel,
@@ -176,6 +177,25 @@ def test_the_preview_flags_equipped_premises__C14(
     assert f"{catalogue.thd30.equipped_lead_time_days} jours" in html
 
 
+def test_the_preview_refuses_an_address_where_a_planned_offer_change_is_not_sold__C8_C9(
+    agent_client: Client, active: Contract, catalogue, today: date
+) -> None:
+    contract_offer_change(
+        contract=active,
+        offer_code="FIBRE300",
+        effective_date=date(2027, 7, 1),
+        actor=SYSTEM,
+        on=TODAY,
+    )
+    html = _text(agent_client.get(_url(active), {"address_id": catalogue.address_subsidised.pk}))
+    assert (
+        "<dt>Changement prévu le 01/07/2027 vers Fibre 300</dt><dd>"
+        '<span class="badge badge--warning">non disponible</span>' in html
+    )
+    assert "le déménagement n'est pas possible tant que ce changement est prévu" in html
+    assert "Confirmer le déménagement" not in html
+
+
 @pytest.mark.parametrize("where", ["address_uncovered", "address_excluded"])
 def test_the_preview_of_an_uncovered_address_gives_the_options_and_no_confirmation__C8_C13(
     agent_client: Client, active: Contract, catalogue, where: str
@@ -229,9 +249,10 @@ def test_the_preview_page_runs_a_bounded_number_of_queries__C8(
     Policy.get()
     OperatorProfile.get()
     agent_client.get(_url(active))  # warm the session
-    # session, user, role, contract, address, premises test, zone offers, then at most:
-    # equipped premises or policy, the current address's test for an offer change (premises,
-    # zone offers), operator profile (page footer)
+    # session, user, role, contract, address, premises test, zone offers, then either the
+    # equipped premises and a change planned in advance (offer sold there), or the policy and
+    # the current address's test for an offer change (not sold there: premises, zone offers),
+    # and the operator profile (page footer)
     for address in (catalogue.address_uncovered, catalogue.address_equipped, metz):
         with django_assert_max_num_queries(11):
             response = agent_client.get(_url(active), {"address_id": address.pk})

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from raccord.catalog.models import Offer, Zone, ZoneOffer
 from raccord.contracts.models import Contract
 from raccord.contracts.move import UNCOVERED_MOVE_REASON, contract_move, contract_move_check
+from raccord.contracts.offer_change import contract_offer_change
 from raccord.contracts.services import contract_cancel
 from raccord.contracts.termination import (
     contract_termination_complete,
@@ -211,6 +212,40 @@ def test_a_withdrawn_offer_is_not_installed_at_a_new_address__C8(
     check = contract_move_check(contract=active, address=catalogue.address_subsidised)
     assert not check.available
     assert "n'est plus commercialisée" in check.message
+
+
+def test_an_offer_change_recorded_in_advance_must_be_sold_there_too__C8_C9(
+    active: Contract, catalogue, agent: Actor
+) -> None:
+    # given a change to the fibre offer recorded today for a later date
+    change_day = MOVE_DAY + timedelta(days=20)
+    contract = contract_offer_change(
+        contract=active, offer_code="FIBRE300", effective_date=change_day, actor=agent, on=MOVE_DAY
+    )
+    assert contract.offer.code == "THD30"  # switched on D only
+    # when the new address sells THD30 but not the fibre offer (Saint-Dié)
+    check = contract_move_check(contract=contract, address=catalogue.address_subsidised)
+    # then the move is not possible while that change is planned
+    assert check.local_offer is not None
+    assert not check.available
+    assert check.scheduled_change is not None and check.scheduled_offer is None
+    assert f"prévu le {change_day:%d/%m/%Y}" in check.message
+    with pytest.raises(DomainError) as refused:
+        contract_move(
+            contract=contract, address=catalogue.address_subsidised, on=MOVE_DAY, actor=agent
+        )
+    assert refused.value.field == "address_id"
+    assert _moves(contract) == []
+    # and an address selling both offers (Colmar) is fine
+    check = contract_move_check(contract=contract, address=catalogue.address_equipped)
+    assert check.available and check.scheduled_offer is not None
+    assert "y reste possible" in check.message
+    moved = contract_move(
+        contract=contract, address=catalogue.address_equipped, on=MOVE_DAY, actor=agent
+    )
+    [event] = _moves(moved)
+    assert event.data["eligibility"]["scheduled_offer"] == "FIBRE300"
+    assert event.data["eligibility"]["scheduled_offer_available"] is True
 
 
 # --- the move -------------------------------------------------------------------------------
