@@ -281,6 +281,22 @@ def copy_phase(vendor: str, documents: int, lines: int) -> float:
     return time.perf_counter() - started
 
 
+def _copy_database(vendor: str, db_url: str, tmp: str) -> str:
+    if vendor == "sqlite":
+        import shutil
+
+        source = db_url.removeprefix("sqlite:///")
+        target = f"{tmp}/bench-parallel.sqlite3"
+        shutil.copyfile(source, target)
+        return f"sqlite:///{target}"
+    import psycopg
+
+    name = db_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}_parallel" TEMPLATE "{name}"')
+    return f"{db_url}_parallel"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -317,9 +333,7 @@ def main() -> None:
         print(f"Billing run benchmark on {args.db}, {args.n} subscribers")
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, __file__, "--phase", "generate-only"]
-            if False
-            else [
+            [
                 sys.executable,
                 "-c",
                 f"import sys; sys.argv=['x']; sys.path.insert(0, {str(ROOT)!r});"
@@ -330,6 +344,8 @@ def main() -> None:
             env=env,
         )
         print(f"  data generated in {time.perf_counter() - started:.0f} s")
+        # a copy of the generated data for a run shared by two worker processes
+        parallel_url = _copy_database(args.db, db_url, tmp)
         out = subprocess.run(
             [sys.executable, __file__, "--phase", "run", "--db-url", db_url],
             check=True,
@@ -373,12 +389,40 @@ def main() -> None:
             f"  limit: raw write of the same {documents + lines} rows in {copy_s:.2f} s = "
             f"{documents / copy_s:,.0f} documents/s; the run takes {seconds / copy_s:.1f}× the raw write"
         )
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "raccord.manage",
+                "billing",
+                "run",
+                "--month",
+                MONTH.strftime("%Y-%m"),
+                "--workers",
+                "2",
+                "--no-pdf",
+                "--batch-size",
+                "5000",
+            ],
+            check=True,
+            cwd=ROOT,
+            env={**env, "DATABASE_URL": parallel_url, "LOG_LEVEL": "WARNING"},
+            stdout=subprocess.DEVNULL,
+        )
+        parallel_s = time.perf_counter() - started
+        print(
+            f"  the same run shared by 2 worker processes (raccord billing run --workers 2): "
+            f"{parallel_s:.2f} s = {documents / parallel_s:,.0f} invoices/s "
+            f"(goal {goal:,}/s: ratio {documents / parallel_s / goal:.2f})"
+        )
     finally:
         if args.db == "postgres":
             import psycopg
 
             with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}_parallel" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -338,8 +338,14 @@ def billing_run(
     progress: ProgressCallback | None = None,
     batch_size: int = BATCH_SIZE,
     render_pdfs: bool = True,
+    shard: tuple[int, int] | None = None,
 ) -> RunResult:
-    """Run (or resume) the monthly run of ``month``; ``at`` is when it is started."""
+    """Run (or resume) the monthly run of ``month``; ``at`` is when it is started.
+
+    ``shard=(i, n)``: process only every n-th batch of customers, starting at the i-th, so that
+    n workers share a run (the numbering lock keeps the series gapless and in issue order). A
+    shard never closes the run: a last pass without ``shard`` completes whatever is left and
+    marks it done."""
     policy = Policy.get()
     month = month_start(month)
     run_date = run_date_of(month, policy)
@@ -361,7 +367,9 @@ def billing_run(
         total_credited=ZERO,
         dry_run=True,
     )
-    for customer_ids in _customer_batches(batch_size):
+    for index, customer_ids in enumerate(_customer_batches(batch_size)):
+        if shard is not None and index % shard[1] != shard[0]:
+            continue
         if run is not None:
             already = set(
                 Document.objects.filter(
@@ -392,6 +400,8 @@ def billing_run(
             progress(done, total_customers)
     if run is None:
         return preview
+    if shard is not None:
+        return _result(run, dry_run=False)
     counts = Document.objects.filter(run=run).values("kind").annotate(n=Count("pk"))
     per_kind = {row["kind"]: row["n"] for row in counts}
     BillingRun.objects.filter(pk=run.pk).update(

@@ -11,6 +11,14 @@ from raccord.billing.run import billing_run
 
 
 @shared_task(acks_late=True)
+def billing_run_shard_task(month_iso: str, index: int, count: int) -> None:
+    """One worker's share of a run (every ``count``-th batch from the ``index``-th)."""
+    billing_run(
+        month=date.fromisoformat(month_iso).replace(day=1), at=timezone.now(), shard=(index, count)
+    )
+
+
+@shared_task(acks_late=True)
 def billing_run_task(month_iso: str) -> dict[str, str | int]:
     """Run (or resume) the month; safe to deliver twice: the run is idempotent (B8)."""
     result = billing_run(month=date.fromisoformat(month_iso).replace(day=1), at=timezone.now())

@@ -405,3 +405,19 @@ def test_crediting_one_contract_leaves_the_other_contract_billed__C5(signup_requ
     billed_second = sum(line.amount for line in invoice.lines.filter(contract=second))
     assert credit.total == -billed_second
     assert set(credit.lines.values_list("contract_id", flat=True)) == {second.pk}
+
+
+def test_shards_share_a_run_and_a_last_pass_closes_it__B7_B8(signup_request, activate):
+    for _ in range(6):
+        activate(signup_request, on=date(2027, 1, 20))
+    # two workers, each every other batch of one customer
+    _run(FEB, batch_size=1, shard=(1, 2))
+    assert Document.objects.count() == 3
+    assert BillingRun.objects.get().status == "running"
+    _run(FEB, batch_size=1, shard=(0, 2))
+    assert Document.objects.count() == 6
+    result = _run(FEB, batch_size=1)
+    assert (result.invoices, BillingRun.objects.get().status) == (6, "done")
+    assert Document.objects.values("customer").distinct().count() == 6
+    numbers = list(Document.objects.order_by("id").values_list("number", flat=True))
+    assert numbers == [f"F2027-{n:06d}" for n in range(1, 7)]
