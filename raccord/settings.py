@@ -219,7 +219,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # Daily jobs at 00:30 Paris time (activation fallback, termination dates, return deadlines),
 # before the monthly run of the invoice day.
 CELERY_BEAT_SCHEDULE = {
-    "daily-jobs": {"task": "raccord.contracts.tasks.daily_jobs", "schedule": crontab(hour=0, minute=30)},
+    "daily-jobs": {
+        "task": "raccord.contracts.tasks.daily_jobs",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
 
 LOG_FORMAT = os.environ.get("RACCORD_LOG_FORMAT", "json" if PRODUCTION else "text")
