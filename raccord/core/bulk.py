@@ -71,6 +71,13 @@ def rows_insert(
                 ids = [row[0] for row in cursor.fetchall()]
             db_columns = [pk.column, *db_columns]
         quoted = ", ".join(connection.ops.quote_name(c) for c in db_columns)
+        # Only JSON columns need converting for COPY (psycopg dumps the other Python types
+        # itself); SQLite also wants decimals and dates as text.
+        json_at = {
+            i + (1 if need_ids else 0)
+            for i, name in enumerate(columns)
+            if isinstance(meta.get_field(name), models.JSONField)
+        }
         if sqlite:
             placeholders = ", ".join(["%s"] * len(db_columns))
             values = [
@@ -82,9 +89,14 @@ def rows_insert(
             raw = cursor.cursor  # the psycopg cursor, in the same transaction
             with raw.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for i, row in enumerate(rows):
-                    copy.write_row(
-                        [_adapt(v, sqlite=False) for v in ([ids[i], *row] if need_ids else row)]
-                    )
+                    cells: list[Any] = [ids[i], *row] if need_ids else list(row)
+                    for position in json_at:
+                        value = cells[position]
+                        if value is not None and not isinstance(value, str):
+                            cells[position] = json.dumps(
+                                value, cls=DjangoJSONEncoder, ensure_ascii=False
+                            )
+                    copy.write_row(cells)
     return ids
 
 
