@@ -1,0 +1,179 @@
+"""A scenario rebuilt from a real contract (the agents' « what if »): the simulator replays the
+contract's real life to the same activation, commitment and invoices as the real engine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from raccord.billing.models import Document
+from raccord.billing.run import billing_run, run_date_of
+from raccord.conftest import paris
+from raccord.contracts.models import Contract
+from raccord.contracts.services import contract_activate, contract_equipment_receive
+from raccord.contracts.signup import SignupRequest, signup_create
+from raccord.core.events import Actor
+from raccord.core.models import Event, Policy
+from raccord.simulator.from_contract import TEST_IBAN, scenario_from_contract
+from raccord.simulator.sandbox import sandbox_play
+from raccord.simulator.scenario import ScenarioError
+
+pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system()
+
+
+@pytest.fixture
+def active(signup_request: SignupRequest) -> Contract:
+    contract = signup_create(
+        request=signup_request, actor=Actor.customer(None), at=paris(2027, 1, 5)
+    )
+    contract_equipment_receive(contract=contract, on=date(2027, 1, 12), actor=SYSTEM)
+    return contract_activate(contract=contract, on=date(2027, 1, 20), source="radius", actor=SYSTEM)
+
+
+def _tables_count() -> dict[str, int]:
+    from django.apps import apps
+
+    return {m._meta.label: m._default_manager.count() for m in apps.get_models()}
+
+
+def test_the_rebuilt_life_follows_the_contract_dates_and_signed_prices(active: Contract) -> None:
+    # given a catalogue price raised after the signature
+    active.offer.monthly_price = Decimal("99.00")
+    active.offer.save()
+    # when
+    scenario = scenario_from_contract(contract=active, until=date(2027, 6, 30), extra_events=[])
+    # then the signed price, not today's catalogue, and the contract's dates
+    offer = scenario["catalog"]["offers"][0]
+    assert offer["code"] == "THD30"
+    assert offer["monthly_price"] == str(active.monthly_price)
+    assert offer["commitment_months"] == active.commitment_months
+    assert [(e["date"], e["type"]) for e in scenario["events"]] == [
+        ("2027-01-05", "signup"),
+        ("2027-01-12", "equipment_received"),
+        ("2027-01-20", "first_connection"),
+    ]
+    assert scenario["events"][0]["options"] == ["TEL"]
+    assert scenario["policy"]["invoice_day"] == Policy.get().invoice_day
+
+
+def test_the_real_iban_never_goes_into_the_scenario(signup_request: SignupRequest) -> None:
+    # given a subscriber whose real IBAN is not the test one
+    real_iban = "FR1420041010050500013M02606"
+    contract = signup_create(
+        request=replace(signup_request, iban=real_iban),
+        actor=Actor.customer(None),
+        at=paris(2027, 1, 5),
+    )
+    # when
+    scenario = scenario_from_contract(contract=contract, until=date(2027, 6, 30), extra_events=[])
+    # then the fixed test IBAN stands for it, and no personal data goes into the scenario
+    text = json.dumps(scenario, ensure_ascii=False)
+    assert real_iban != TEST_IBAN
+    assert scenario["subscriber"]["iban"] == TEST_IBAN
+    assert real_iban not in text and "0500013M026" not in text
+    assert "Martin" not in text and "camille.martin" not in text
+
+
+def test_hypothetical_events_come_after_the_real_life_in_date_order(active: Contract) -> None:
+    extra: list[dict[str, Any]] = [
+        {"date": "2027-04-10", "type": "termination_request", "requested_date": None},
+        {"date": "2027-03-01", "type": "offer_change", "offer": "FIBRE300"},
+    ]
+    scenario = scenario_from_contract(contract=active, until=date(2027, 6, 30), extra_events=extra)
+    types = [e["type"] for e in scenario["events"]]
+    assert types[-2:] == ["offer_change", "termination_request"]
+    codes = [o["code"] for o in scenario["catalog"]["offers"]]
+    assert codes == ["THD30", "FIBRE300"]
+
+
+def test_an_unplayable_hypothesis_is_refused_by_the_simulators_own_checks(
+    active: Contract,
+) -> None:
+    with pytest.raises(ScenarioError) as refused:
+        scenario_from_contract(
+            contract=active,
+            until=date(2027, 6, 30),
+            extra_events=[{"date": "2027-04-10", "type": "offer_change", "offer": "NOPE"}],
+        )
+    assert "NOPE" in refused.value.message
+
+
+def test_a_termination_and_a_gesture_of_the_real_life_are_replayed(active: Contract) -> None:
+    from raccord.contracts.gesture import gesture_grant
+    from raccord.contracts.termination import contract_termination_request
+
+    gesture_grant(
+        contract=active,
+        outage_start=paris(2027, 2, 1, 8),
+        outage_end=paris(2027, 2, 5, 9),
+        requested_on=date(2027, 2, 6),
+        actor=SYSTEM,
+    )
+    contract_termination_request(
+        contract=Contract.objects.get(pk=active.pk),
+        requested_on=date(2027, 3, 1),
+        requested_date=date(2027, 4, 15),
+        legitimate_reason=None,
+        proof="",
+        actor=SYSTEM,
+    )
+    active.refresh_from_db()
+    scenario = scenario_from_contract(contract=active, until=date(2027, 6, 30), extra_events=[])
+    by_type = {e["type"]: e for e in scenario["events"]}
+    assert by_type["outage"]["start"] == "2027-02-01T08:00"
+    assert by_type["gesture_request"]["date"] == "2027-02-06"
+    assert by_type["termination_request"]["date"] == "2027-03-01"
+    assert by_type["termination_request"]["requested_date"] == "2027-04-15"
+
+
+def test_building_the_scenario_writes_nothing(active: Contract) -> None:
+    before = _tables_count()
+    scenario_from_contract(
+        contract=active,
+        until=date(2027, 6, 30),
+        extra_events=[{"date": "2027-04-10", "type": "termination_request"}],
+    )
+    assert _tables_count() == before
+
+
+@pytest.mark.slow
+def test_the_simulator_replays_the_same_activation_commitment_and_invoices_as_the_real_run__B1_C4(
+    active: Contract,
+) -> None:
+    # given the scenario of the real contract, played in the simulator's sandbox
+    until = date(2027, 3, 31)
+    scenario = scenario_from_contract(contract=active, until=until, extra_events=[])
+    played = sandbox_play(json.dumps(scenario))
+    assert played.returncode == 0, played.stderr
+    simulated = json.loads(played.stdout)
+    # when the real monthly run bills the same months on the real data
+    events_before = Event.objects.count()
+    for month in (date(2027, 2, 1), date(2027, 3, 1)):
+        run_day = run_date_of(month)
+        billing_run(month=month, at=paris(run_day.year, run_day.month, run_day.day))
+    assert Event.objects.count() >= events_before
+    real = list(
+        Document.objects.filter(customer_id=active.customer_id)
+        .order_by("issue_date", "pk")
+        .prefetch_related("lines")
+    )
+    # then same activation, commitment and documents
+    active.refresh_from_db()
+    assert active.activation_date and active.commitment_start and active.commitment_end
+    assert simulated["activation_date"] == active.activation_date.isoformat()
+    assert simulated["commitment"]["start"] == active.commitment_start.isoformat()
+    assert simulated["commitment"]["end"] == active.commitment_end.isoformat()
+    assert real, "the real run issued no invoice"
+    assert len(simulated["documents"]) == len(real)
+    for document, copy in zip(real, simulated["documents"], strict=True):
+        assert copy["issue_date"] == document.issue_date.isoformat()
+        assert Decimal(copy["total"]) == document.total
+        assert [(line["kind"], Decimal(line["amount"])) for line in copy["lines"]] == [
+            (line.kind, line.amount) for line in document.lines.all()
+        ]
