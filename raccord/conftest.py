@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -152,3 +153,10 @@ def signup_request(catalogue: Catalogue) -> SignupRequest:
         channel="online",
         signup_ip="192.0.2.10",
     )
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    """Stored files (documents' PDFs) go to a directory of the test's own."""
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path

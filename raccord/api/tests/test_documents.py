@@ -4,84 +4,28 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import transaction
 
 from raccord.api.tests.conftest import bearer
-from raccord.billing.documents import DraftLine, document_issue
-from raccord.billing.models import Document, LineKind
+from raccord.billing.models import Document
 from raccord.billing.services import document_credit_fully
+from raccord.billing.tests.factories import first_invoice as _first_invoice
+from raccord.billing.tests.factories import monthly_invoice
 from raccord.conftest import VALID_IBAN, paris
 from raccord.contracts.models import Contract
 from raccord.contracts.signup import SignupRequest, signup_create
 from raccord.core.events import Actor
 from raccord.core.masking import iban_mask
-from raccord.core.money import days_in_month, prorata, round_half_up
 
 pytestmark = pytest.mark.django_db
-VAT = Decimal("0.20")
 NBSP = "\u00a0"
 
 
-def _sub(contract: Contract, label: str, product: str, start: date, end: date, monthly: str):
-    days, dim = (end - start).days + 1, days_in_month(start)
-    return DraftLine(
-        contract_id=contract.pk,
-        kind=LineKind.SUBSCRIPTION,
-        product=product,
-        label=label,
-        period_start=start,
-        period_end=end,
-        amount=round_half_up(prorata(Decimal(monthly), start, end)),
-        vat_rate=VAT,
-        data={
-            "days": days,
-            "days_in_month": dim,
-            "monthly_price": monthly,
-            "full_month": days == dim,
-        },
-    )
-
-
 def first_invoice(contract: Contract) -> Document:
-    lines = [
-        DraftLine(
-            contract_id=contract.pk,
-            kind=LineKind.SETUP_FEE,
-            product="THD30",
-            label="Frais de mise en service",
-            period_start=None,
-            period_end=None,
-            amount=Decimal("49.00"),
-            vat_rate=VAT,
-            data={"setup_fee": "49.00", "subsidy": "0.00", "authority": ""},
-        ),
-        _sub(contract, "THD Radio 30", "THD30", date(2027, 1, 20), date(2027, 1, 31), "29.90"),
-        _sub(contract, "THD Radio 30", "THD30", date(2027, 2, 1), date(2027, 2, 28), "29.90"),
-        _sub(contract, "Téléphonie", "TEL", date(2027, 2, 1), date(2027, 2, 28), "5.00"),
-    ]
-    with transaction.atomic():
-        return document_issue(
-            customer_id=contract.customer_id, issue_date=date(2027, 2, 2), lines=lines, run=None
-        )
-
-
-def monthly_invoice(contract: Contract, month: int) -> Document:
-    start = date(2027, month, 1)
-    end = start.replace(day=days_in_month(start))
-    with transaction.atomic():
-        return document_issue(
-            customer_id=contract.customer_id,
-            issue_date=start.replace(day=2),
-            lines=[
-                _sub(contract, "THD Radio 30", "THD30", start, end, "29.90"),
-                _sub(contract, "Téléphonie", "TEL", start, end, "5.00"),
-            ],
-            run=None,
-        )
+    # This API's first invoice has the « Téléphonie » option from February only.
+    return _first_invoice(contract, phone_since=date(2027, 2, 1))
 
 
 def _other(signup_request: SignupRequest, n: int = 2) -> Contract:
@@ -89,12 +33,6 @@ def _other(signup_request: SignupRequest, n: int = 2) -> Contract:
     request.email = f"client{n}@example.org"
     request.first_name = f"Client{n}"
     return signup_create(request=request, actor=Actor.customer(None), at=paris(2027, 1, 5))
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 # --- one document --------------------------------------------------------------------------

@@ -5,98 +5,36 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from decimal import Decimal
 from html import unescape
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from raccord.billing.documents import DraftLine, document_issue
-from raccord.billing.models import Document, LineKind
+from raccord.billing.models import Document
 from raccord.billing.services import document_credit_fully
+from raccord.billing.tests.factories import first_invoice as _first_invoice
+from raccord.billing.tests.factories import monthly_invoice as _monthly_invoice
 from raccord.contracts.models import Contract
 from raccord.core.events import Actor
 from raccord.core.models import Event, OperatorProfile
-from raccord.core.money import days_in_month, prorata, round_half_up
 
 pytestmark = pytest.mark.django_db
-VAT = Decimal("0.20")
 
 
 def _text(response) -> str:
     return unescape(response.content.decode()).replace("\u00a0", " ").replace("\u202f", " ")
 
 
-def _sub(contract: Contract, label: str, product: str, start: date, end: date, monthly: str):
-    days, dim = (end - start).days + 1, days_in_month(start)
-    return DraftLine(
-        contract_id=contract.pk,
-        kind=LineKind.SUBSCRIPTION,
-        product=product,
-        label=label,
-        period_start=start,
-        period_end=end,
-        amount=round_half_up(prorata(Decimal(monthly), start, end)),
-        vat_rate=VAT,
-        data={
-            "days": days,
-            "days_in_month": dim,
-            "monthly_price": monthly,
-            "full_month": days == dim,
-        },
-    )
-
-
 def first_invoice(contract: Contract) -> Document:
-    lines = [
-        DraftLine(
-            contract_id=contract.pk,
-            kind=LineKind.SETUP_FEE,
-            product="THD30",
-            label="Frais de mise en service",
-            period_start=None,
-            period_end=None,
-            amount=Decimal("49.00"),
-            vat_rate=VAT,
-            data={"setup_fee": "49.00", "subsidy": "0.00", "authority": ""},
-        ),
-        _sub(contract, "THD Radio 30", "THD30", date(2027, 1, 20), date(2027, 1, 31), "29.90"),
-        _sub(contract, "THD Radio 30", "THD30", date(2027, 2, 1), date(2027, 2, 28), "29.90"),
-    ]
-    with transaction.atomic():
-        return document_issue(
-            customer_id=contract.customer_id, issue_date=date(2027, 2, 2), lines=lines, run=None
-        )
+    # The back-office pages are read on a first invoice without the « Téléphonie » option.
+    return _first_invoice(contract, phone_since=None)
 
 
 def monthly_invoice(contract: Contract, month: int) -> Document:
-    start = date(2027, month, 1)
-    with transaction.atomic():
-        return document_issue(
-            customer_id=contract.customer_id,
-            issue_date=start.replace(day=2),
-            lines=[
-                _sub(
-                    contract,
-                    "THD Radio 30",
-                    "THD30",
-                    start,
-                    start.replace(day=days_in_month(start)),
-                    "29.90",
-                )
-            ],
-            run=None,
-        )
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
+    return _monthly_invoice(contract, month, phone=False)
 
 
 def _customer_page(client: Client, contract: Contract) -> str:

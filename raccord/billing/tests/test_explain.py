@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 from django.db import transaction
 
-from raccord.billing.documents import DraftLine, document_issue
+from raccord.billing.documents import document_issue
 from raccord.billing.explain import (
     day_text,
     document_explanation,
@@ -25,6 +25,7 @@ from raccord.billing.explain import (
 )
 from raccord.billing.models import Document, DocumentLine, LineKind
 from raccord.billing.services import document_credit_fully
+from raccord.billing.tests.factories import VAT, first_invoice_lines
 from raccord.conftest import paris
 from raccord.contracts.models import Contract
 from raccord.contracts.signup import SignupRequest, signup_create
@@ -33,7 +34,6 @@ from raccord.core.events import Actor
 from raccord.core.money import days_in_month, prorata, round_half_up
 
 NBSP = "\u00a0"
-VAT = Decimal("0.20")
 ONE_DAY = timedelta(days=1)
 
 
@@ -458,47 +458,6 @@ def customer_contract(signup_request: SignupRequest) -> Contract:
     return signup_create(request=signup_request, actor=Actor.customer(None), at=paris(2027, 1, 5))
 
 
-def _first_invoice_lines(contract: Contract) -> list[DraftLine]:
-    """What the run bills on 2 February for an activation on 20 January (B2)."""
-
-    def sub(label: str, product: str, start: date, end: date, monthly: str) -> DraftLine:
-        days, dim = (end - start).days + 1, days_in_month(start)
-        return DraftLine(
-            contract_id=contract.pk,
-            kind=LineKind.SUBSCRIPTION,
-            product=product,
-            label=label,
-            period_start=start,
-            period_end=end,
-            amount=round_half_up(prorata(Decimal(monthly), start, end)),
-            vat_rate=VAT,
-            data={
-                "days": days,
-                "days_in_month": dim,
-                "monthly_price": monthly,
-                "full_month": days == dim,
-            },
-        )
-
-    return [
-        DraftLine(
-            contract_id=contract.pk,
-            kind=LineKind.SETUP_FEE,
-            product="THD30",
-            label="Frais de mise en service",
-            period_start=None,
-            period_end=None,
-            amount=Decimal("49.00"),
-            vat_rate=VAT,
-            data={"setup_fee": "49.00", "subsidy": "0.00", "authority": ""},
-        ),
-        sub("THD Radio 30", "THD30", date(2027, 1, 20), date(2027, 1, 31), "29.90"),
-        sub("THD Radio 30", "THD30", date(2027, 2, 1), date(2027, 2, 28), "29.90"),
-        sub("Téléphonie", "TEL", date(2027, 1, 20), date(2027, 1, 31), "5.00"),
-        sub("Téléphonie", "TEL", date(2027, 2, 1), date(2027, 2, 28), "5.00"),
-    ]
-
-
 @pytest.mark.django_db
 def test_first_invoice_explains_why_it_is_higher__B2(customer_contract):
     # given the first invoice after an activation on 20 January
@@ -506,7 +465,7 @@ def test_first_invoice_explains_why_it_is_higher__B2(customer_contract):
         invoice = document_issue(
             customer_id=customer_contract.customer_id,
             issue_date=date(2027, 2, 2),
-            lines=_first_invoice_lines(customer_contract),
+            lines=first_invoice_lines(customer_contract),
             run=None,
         )
     # then
@@ -530,7 +489,7 @@ def test_first_invoice_explains_why_it_is_higher__B2(customer_contract):
 def test_activation_on_the_first_of_the_month_has_no_earlier_days__B2(customer_contract):
     lines = [
         line
-        for line in _first_invoice_lines(customer_contract)
+        for line in first_invoice_lines(customer_contract)
         if line.period_start is None or line.period_start.month == 2
     ]
     with transaction.atomic():
@@ -552,7 +511,7 @@ def test_later_invoices_and_credit_notes_have_no_first_invoice_summary__B2_B7(cu
         first = document_issue(
             customer_id=customer_contract.customer_id,
             issue_date=date(2027, 2, 2),
-            lines=_first_invoice_lines(customer_contract),
+            lines=first_invoice_lines(customer_contract),
             run=None,
         )
         monthly = document_issue(
@@ -560,7 +519,7 @@ def test_later_invoices_and_credit_notes_have_no_first_invoice_summary__B2_B7(cu
             issue_date=date(2027, 3, 2),
             lines=[
                 line
-                for line in _first_invoice_lines(customer_contract)
+                for line in first_invoice_lines(customer_contract)
                 if line.kind == LineKind.SUBSCRIPTION
             ][1:2],
             run=None,
@@ -598,7 +557,7 @@ def test_payment_text_follows_the_payment_copied_on_the_document__P1_P5(
         invoice = document_issue(
             customer_id=customer_contract.customer_id,
             issue_date=date(2027, 2, 2),
-            lines=_first_invoice_lines(customer_contract),
+            lines=first_invoice_lines(customer_contract),
             run=None,
         )
     assert invoice.payment["debit_date"] == "2027-02-05"
@@ -630,7 +589,7 @@ def test_document_explanation_reads_prefetched_lines_without_queries__B9(
         document_issue(
             customer_id=customer_contract.customer_id,
             issue_date=date(2027, 2, 2),
-            lines=_first_invoice_lines(customer_contract),
+            lines=first_invoice_lines(customer_contract),
             run=None,
         )
     document = customer_documents(customer=customer_contract.customer_id).get()

@@ -93,12 +93,6 @@ def operator(db: None) -> OperatorProfile:
 
 
 @pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
 def sepa_contract(
     operator: OperatorProfile, activate: Callable[..., Contract], signup_request: SignupRequest
 ) -> Contract:
