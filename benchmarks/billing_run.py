@@ -241,6 +241,18 @@ def run_phase() -> None:
     print(f"RESULT documents={documents} lines={lines} seconds={elapsed:.2f} peak_mb={peak_mb:.0f}")
 
 
+def pdf_phase(count: int) -> None:
+    """What a PDF worker does after the run: render and store the documents' PDFs (one core)."""
+    from raccord.billing.models import Document
+    from raccord.billing.tasks import documents_render
+
+    ids = list(Document.objects.order_by("pk").values_list("pk", flat=True)[:count])
+    started = time.process_time()
+    stored = documents_render.apply(args=[ids]).get()
+    cpu = time.process_time() - started
+    print(f"PDF documents={stored} cpu_seconds={cpu:.2f}")
+
+
 def copy_phase(vendor: str, documents: int, lines: int) -> float:
     """The limit: the same number of document and line rows written raw into scratch tables."""
     from django.db import connection
@@ -301,7 +313,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--phase", choices=["all", "run", "copy"], default="all")
+    parser.add_argument("--phase", choices=["all", "run", "copy", "pdf"], default="all")
+    parser.add_argument(
+        "--pdfs", type=int, default=2000, help="documents rendered for the PDF figure"
+    )
     parser.add_argument("--db-url")
     parser.add_argument("--documents", type=int, default=0)
     parser.add_argument("--lines", type=int, default=0)
@@ -310,6 +325,10 @@ def main() -> None:
     if args.phase == "run":
         _setup_django(args.db_url)
         run_phase()
+        return
+    if args.phase == "pdf":
+        _setup_django(args.db_url)
+        pdf_phase(args.pdfs)
         return
     if args.phase == "copy":
         _setup_django(args.db_url)
@@ -388,6 +407,29 @@ def main() -> None:
         print(
             f"  limit: raw write of the same {documents + lines} rows in {copy_s:.2f} s = "
             f"{documents / copy_s:,.0f} documents/s; the run takes {seconds / copy_s:.1f}× the raw write"
+        )
+        pdf_out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--phase",
+                "pdf",
+                "--db-url",
+                db_url,
+                "--pdfs",
+                str(args.pdfs),
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+        pdf_fields = dict(item.split("=") for item in pdf_out.split()[1:])
+        pdf_per_s = int(pdf_fields["documents"]) / float(pdf_fields["cpu_seconds"])
+        print(
+            f"  PDF worker: {pdf_fields['documents']} invoices rendered and stored in "
+            f"{pdf_fields['cpu_seconds']} s of CPU = {pdf_per_s:,.0f} documents/s per core "
+            f"(goal 150 pages/s: ratio {pdf_per_s / 150:.2f}; these invoices are one page each)"
         )
         started = time.perf_counter()
         subprocess.run(
