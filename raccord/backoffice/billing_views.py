@@ -32,18 +32,21 @@ from raccord.backoffice.roles import ROLE_ADMIN, ROLE_AGENT, ROLE_BILLING, role_
 from raccord.backoffice.views import _render
 from raccord.billing.explain import (
     day_text,
-    document_explanation,
     first_invoice_summary,
     payment_text,
     termination_quote_explanation,
-    vat_rate_text,
     vat_rows,
 )
 from raccord.billing.explain import month_text as _month_text
-from raccord.billing.models import BillingRun, Document, DocumentLine
+from raccord.billing.models import BillingRun, Document
 from raccord.billing.run import RunResult, run_date_of
 from raccord.billing.run import billing_run as billing_run_compute
-from raccord.billing.selectors import document_get, document_lines_by_section, document_pdf_file
+from raccord.billing.selectors import (
+    document_contracts,
+    document_get,
+    document_pdf_file,
+    document_sections_explained,
+)
 from raccord.billing.tasks_run import billing_run_task
 from raccord.contracts.models import Contract
 from raccord.contracts.termination import termination_quote
@@ -57,20 +60,6 @@ logger = logging.getLogger(__name__)
 MAX_PREVIEW_DAYS = 2 * 366
 
 
-@dataclass(frozen=True)
-class LineRow:
-    line: DocumentLine
-    explanation: str
-    vat_rate: str
-
-
-def _iso(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 @role_required(ROLE_AGENT, ROLE_BILLING, ROLE_ADMIN)
 def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     document = document_get(document_id=document_id)
@@ -82,18 +71,6 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         document.customer_id,
         request.user.pk,
     )
-    explanations = {line.pk: text for line, text in document_explanation(document)}
-    sections = [
-        {
-            "label": group.label,
-            "total": group.total,
-            "lines": [
-                LineRow(line, explanations[line.pk], vat_rate_text(line.vat_rate))
-                for line in group.lines
-            ],
-        }
-        for group in document_lines_by_section(document)
-    ]
     return _render(
         request,
         "backoffice/document_detail.html",
@@ -103,18 +80,10 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
             "is_credit_note": document.kind == Document.Kind.CREDIT_NOTE,
             "payment": payment_text(document, today=timezone.localdate()),
             "summary": first_invoice_summary(document),
-            "sections": sections,
+            "sections": document_sections_explained(document=document),
             "vat": vat_rows(document),
             "corrections": list(document.corrections.order_by("issue_date", "id")),
-            "contracts": [
-                {
-                    "reference": row.get("reference", ""),
-                    "offer": row.get("offer", ""),
-                    "commitment_end": _iso(row.get("commitment_end")),
-                }
-                for row in document.contracts or []
-                if isinstance(row, dict)
-            ],
+            "contracts": document_contracts(document=document),
         },
     )
 

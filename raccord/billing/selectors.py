@@ -5,14 +5,16 @@ documents or lines (the lines come in one prefetch query)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO
+from typing import IO, Any
 
 from django.db.models import Prefetch, QuerySet
 
 from raccord.billing.documents import SECTION_ORDER
+from raccord.billing.explain import document_explanation, vat_rate_text
 from raccord.billing.models import Document, DocumentLine, Section
 from raccord.core.money import ZERO
 from raccord.customers.models import Customer
@@ -70,6 +72,52 @@ def document_lines_by_section(document: Document) -> list[SectionLines]:
             groups[section] = SectionLines(section=section.value, label=str(section.label))
         groups[section].lines.append(line)
     return [groups[s] for s in sorted(groups, key=lambda s: SECTION_ORDER[Section(s)])]
+
+
+@dataclass(frozen=True)
+class ExplainedLine:
+    line: DocumentLine
+    explanation: str
+    vat_rate: str
+
+
+def document_sections_explained(*, document: Document) -> list[dict[str, Any]]:
+    """The document's sections as its pages show them (B9): label, total and each line with its
+    plain-French explanation and VAT rate. One place, so the back-office and the customer read
+    the same sentences."""
+    explanations = {line.pk: text for line, text in document_explanation(document)}
+    return [
+        {
+            "label": group.label,
+            "total": group.total,
+            "lines": [
+                ExplainedLine(line, explanations[line.pk], vat_rate_text(line.vat_rate))
+                for line in group.lines
+            ],
+        }
+        for group in document_lines_by_section(document)
+    ]
+
+
+def _iso(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def document_contracts(*, document: Document) -> list[dict[str, Any]]:
+    """The contracts copied on the document at issue (reference, offer, commitment end as a
+    date); rows that are not what the issue writes are left out rather than failing the page."""
+    return [
+        {
+            "reference": row.get("reference", ""),
+            "offer": row.get("offer", ""),
+            "commitment_end": _iso(row.get("commitment_end")),
+        }
+        for row in document.contracts or []
+        if isinstance(row, dict)
+    ]
 
 
 def document_pdf_file(*, document: Document) -> IO[bytes] | None:

@@ -18,19 +18,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from raccord.billing.explain import (
-    document_explanation,
     first_invoice_summary,
     payment_text,
     termination_quote_explanation,
-    vat_rate_text,
     vat_rows,
 )
-from raccord.billing.models import Document, DocumentLine
+from raccord.billing.models import Document
 from raccord.billing.selectors import (
     customer_document_get,
     customer_documents,
-    document_lines_by_section,
+    document_contracts,
     document_pdf_file,
+    document_sections_explained,
 )
 from raccord.contracts.models import Contract
 from raccord.contracts.termination import termination_quote
@@ -50,20 +49,6 @@ MAX_PREVIEW_DAYS = 2 * 366
 class DocumentRow:
     document: Document
     payment: str
-
-
-@dataclass(frozen=True)
-class LineRow:
-    line: DocumentLine
-    explanation: str
-    vat_rate: str
-
-
-def _iso(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def _not_found(request: HttpRequest, customer: Customer, message: str) -> HttpResponse:
@@ -103,18 +88,6 @@ def invoice_detail_view(request: HttpRequest, customer: Customer, document_id: i
     document = customer_document_get(customer=customer, document_id=document_id)
     if document is None:
         return _not_found(request, customer, _("Ce document n'existe pas dans votre espace."))
-    explanations = {line.pk: text for line, text in document_explanation(document)}
-    sections = [
-        {
-            "label": group.label,
-            "total": group.total,
-            "lines": [
-                LineRow(line, explanations[line.pk], vat_rate_text(line.vat_rate))
-                for line in group.lines
-            ],
-        }
-        for group in document_lines_by_section(document)
-    ]
     return render(
         request,
         "portal/invoice_detail.html",
@@ -124,17 +97,9 @@ def invoice_detail_view(request: HttpRequest, customer: Customer, document_id: i
             "is_credit_note": document.kind == Document.Kind.CREDIT_NOTE,
             "payment": payment_text(document, today=_today()),
             "summary": first_invoice_summary(document),
-            "sections": sections,
+            "sections": document_sections_explained(document=document),
             "vat": vat_rows(document),
-            "contracts": [
-                {
-                    "reference": row.get("reference", ""),
-                    "offer": row.get("offer", ""),
-                    "commitment_end": _iso(row.get("commitment_end")),
-                }
-                for row in document.contracts or []
-                if isinstance(row, dict)
-            ],
+            "contracts": document_contracts(document=document),
             "section": "invoices",
         },
     )
