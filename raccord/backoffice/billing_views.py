@@ -49,15 +49,13 @@ from raccord.billing.selectors import (
 )
 from raccord.billing.tasks_run import billing_run_task
 from raccord.contracts.models import Contract
-from raccord.contracts.termination import termination_quote
+from raccord.contracts.termination import termination_preview_date_check, termination_quote
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
 from raccord.core.models import Event, Policy
 from raccord.core.money import ZERO
 
 logger = logging.getLogger(__name__)
-
-MAX_PREVIEW_DAYS = 2 * 366
 
 
 @role_required(ROLE_AGENT, ROLE_BILLING, ROLE_ADMIN)
@@ -136,15 +134,11 @@ class AgentTerminationPreviewForm(AccessibleFormMixin, forms.Form):
 
     def clean_date(self) -> dt.date | None:
         value: dt.date | None = self.cleaned_data.get("date")
-        if value is None:
-            return None
-        if value < self.today:
-            raise forms.ValidationError(
-                _("Choisissez une date à partir d'aujourd'hui (%(day)s).")
-                % {"day": self.today.strftime("%d/%m/%Y")}
-            )
-        if value > self.today + dt.timedelta(days=MAX_PREVIEW_DAYS):
-            raise forms.ValidationError(_("Choisissez une date dans les deux prochaines années."))
+        if value is not None:
+            try:
+                termination_preview_date_check(requested_date=value, today=self.today)
+            except DomainError as error:
+                raise forms.ValidationError(error.message) from None
         return value
 
 

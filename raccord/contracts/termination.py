@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from raccord.billing.models import LineKind, PendingItem
 from raccord.billing.services import pending_item_add
@@ -188,6 +189,28 @@ class TerminationQuote:
             "monthly_price": str(self.monthly_price),
             "segments": [s.as_data() for s in self.early_termination_segments],
         }
+
+
+# A termination preview for a date further than this says nothing useful (commitments last 24
+# months at most, C7) and keeps the input sane.
+PREVIEW_MAX_DAYS = 2 * 366
+
+
+def termination_preview_date_check(*, requested_date: date, today: date) -> None:
+    """The date a termination preview is asked for: from ``today`` to about two years ahead.
+    One rule for the back-office and the customer's previews; raises a French DomainError on
+    the « date » field otherwise."""
+    if requested_date < today:
+        raise DomainError(
+            _("Choisissez une date à partir d'aujourd'hui (%(day)s).")
+            % {"day": today.strftime("%d/%m/%Y")},
+            field="date",
+        )
+    if requested_date > today + timedelta(days=PREVIEW_MAX_DAYS):
+        raise DomainError(
+            _("Choisissez une date dans les deux prochaines années."),
+            field="date",
+        )
 
 
 def _legitimate_reason_check(reason: str | None) -> str:

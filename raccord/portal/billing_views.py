@@ -32,7 +32,7 @@ from raccord.billing.selectors import (
     document_sections_explained,
 )
 from raccord.contracts.models import Contract
-from raccord.contracts.termination import termination_quote
+from raccord.contracts.termination import termination_preview_date_check, termination_quote
 from raccord.core.errors import DomainError
 from raccord.core.models import Policy
 from raccord.customers.models import Customer
@@ -40,9 +40,6 @@ from raccord.portal.forms import PortalForm
 from raccord.portal.views import _today, customer_required
 
 PAGE_SIZE = 24
-# A preview for a date further than this says nothing useful (commitments last 24 months at
-# most, C7) and keeps the input sane.
-MAX_PREVIEW_DAYS = 2 * 366
 
 
 @dataclass(frozen=True)
@@ -166,15 +163,11 @@ class TerminationPreviewForm(PortalForm):
 
     def clean_date(self) -> dt.date | None:
         value: dt.date | None = self.cleaned_data.get("date")
-        if value is None:
-            return None
-        if value < self.today:
-            raise forms.ValidationError(
-                _("Choisissez une date à partir d'aujourd'hui (%(day)s).")
-                % {"day": self.today.strftime("%d/%m/%Y")}
-            )
-        if value > self.today + dt.timedelta(days=MAX_PREVIEW_DAYS):
-            raise forms.ValidationError(_("Choisissez une date dans les deux prochaines années."))
+        if value is not None:
+            try:
+                termination_preview_date_check(requested_date=value, today=self.today)
+            except DomainError as error:
+                raise forms.ValidationError(error.message) from None
         return value
 
 
