@@ -20,11 +20,16 @@ ACTIVATION = date(2027, 1, 20)
 FIRST_ISSUE = date(2027, 2, 2)
 
 
+def subscription_data(start: date, end: date, monthly: str) -> dict[str, object]:
+    """The data the run stores on a subscription line of one calendar month (M3)."""
+    days, dim = (end - start).days + 1, days_in_month(start)
+    return {"days": days, "days_in_month": dim, "monthly_price": monthly, "full_month": days == dim}
+
+
 def subscription_line(
     contract: Contract, label: str, product: str, start: date, end: date, monthly: str
 ) -> DraftLine:
     """One calendar-month segment of a subscription (M3), with the data the explanation reads."""
-    days, dim = (end - start).days + 1, days_in_month(start)
     return DraftLine(
         contract_id=contract.pk,
         kind=LineKind.SUBSCRIPTION,
@@ -34,12 +39,7 @@ def subscription_line(
         period_end=end,
         amount=round_half_up(prorata(Decimal(monthly), start, end)),
         vat_rate=VAT,
-        data={
-            "days": days,
-            "days_in_month": dim,
-            "monthly_price": monthly,
-            "full_month": days == dim,
-        },
+        data=subscription_data(start, end, monthly),
     )
 
 

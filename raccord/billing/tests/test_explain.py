@@ -25,13 +25,13 @@ from raccord.billing.explain import (
 )
 from raccord.billing.models import Document, DocumentLine, LineKind
 from raccord.billing.services import document_credit_fully
-from raccord.billing.tests.factories import VAT, first_invoice_lines
+from raccord.billing.tests.factories import VAT, first_invoice_lines, subscription_data
 from raccord.conftest import paris
 from raccord.contracts.models import Contract
 from raccord.contracts.signup import SignupRequest, signup_create
 from raccord.contracts.termination import early_termination_fee
 from raccord.core.events import Actor
-from raccord.core.money import days_in_month, prorata, round_half_up
+from raccord.core.money import prorata, round_half_up
 
 NBSP = "\u00a0"
 ONE_DAY = timedelta(days=1)
@@ -47,8 +47,6 @@ def sub_line(
     label: str, start: date, end: date, monthly: str, *, credit: bool = False, **extra
 ) -> DocumentLine:
     """A subscription line as the run writes it (M3: one line per calendar-month segment)."""
-    days = (end - start).days + 1
-    dim = days_in_month(start)
     amount = round_half_up(prorata(Decimal(monthly), start, end))
     return DocumentLine(
         kind=LineKind.SUBSCRIPTION_CREDIT if credit else LineKind.SUBSCRIPTION,
@@ -58,12 +56,7 @@ def sub_line(
         period_end=end,
         amount=-amount if credit else amount,
         vat_rate=VAT,
-        data={
-            "days": days,
-            "days_in_month": dim,
-            "monthly_price": monthly,
-            "full_month": days == dim,
-        },
+        data=subscription_data(start, end, monthly),
         **extra,
     )
 
