@@ -17,7 +17,7 @@ from raccord.api.auth import ApiPrincipal, principal_of, token_auth
 from raccord.api.schemas import MAX_ID, Error, Money
 from raccord.billing.explain import document_explanation, first_invoice_summary, payment_text
 from raccord.billing.models import Document, DocumentLine, LineKind, Section
-from raccord.billing.selectors import document_pdf_file
+from raccord.billing.selectors import document_contracts, document_pdf_file
 from raccord.core.errors import NotFound
 from raccord.core.masking import iban_mask
 
@@ -223,15 +223,7 @@ def documents_get(request: HttpRequest, document_id: int) -> Any:
         **_brief(document, today),
         "buyer": {k: str(v) for k, v in (document.buyer or {}).items()},
         "seller": {k: str(v) for k, v in (document.seller or {}).items()},
-        "contracts": [
-            {
-                "reference": row.get("reference", ""),
-                "offer": row.get("offer", ""),
-                "commitment_end": _date(row.get("commitment_end")),
-            }
-            for row in document.contracts or []
-            if isinstance(row, dict)
-        ],
+        "contracts": document_contracts(document=document),
         "vat_breakdown": [
             {
                 "rate": Decimal(row["rate"]),
