@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from raccord.backoffice import billing_views, move_views, views
+from raccord.backoffice import billing_views, move_views, views, whatif_views
 
 app_name = "backoffice"
 urlpatterns: list[URLPattern] = [
@@ -29,5 +29,10 @@ urlpatterns: list[URLPattern] = [
         "contrats/<int:contract_id>/demenagement/",
         move_views.contract_move_page,
         name="contract_move",
+    ),
+    path(
+        "contrats/<int:contract_id>/simulation/",
+        whatif_views.contract_whatif,
+        name="contract_whatif",
     ),
 ]
