@@ -22,7 +22,7 @@ from raccord.contracts.models import Contract, Subscription
 from raccord.contracts.termination import termination_effective_date
 from raccord.core.models import Event, Policy
 from raccord.eligibility.services import eligibility_check
-from raccord.equipment.models import EquipmentReturn
+from raccord.equipment.models import EquipmentReturn, EquipmentUnit
 from raccord.simulator.scenario import scenario_parse
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -146,6 +146,18 @@ def _offer_entry(
     return entry
 
 
+def _lent_models(contract: Contract) -> list[str]:
+    """Models of the units lent to the contract, still with it or already awaited back."""
+    codes = set(
+        EquipmentUnit.objects.filter(contract=contract).values_list("model__code", flat=True)
+    ) | set(
+        EquipmentReturn.objects.filter(contract=contract).values_list(
+            "unit__model__code", flat=True
+        )
+    )
+    return sorted(codes)
+
+
 def _events_rebuilt(contract: Contract, offers: list[Subscription]) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     signup_offer = offers[0].product if offers else contract.offer.code
@@ -163,7 +175,15 @@ def _events_rebuilt(contract: Contract, offers: list[Subscription]) -> list[dict
             if contract.installation_mode == Contract.InstallationMode.INSTALLER
             else "equipment_received"
         )
-        events.append({"date": contract.equipment_received_date.isoformat(), "type": kind})
+        received: dict[str, Any] = {
+            "date": contract.equipment_received_date.isoformat(),
+            "type": kind,
+        }
+        lent = _lent_models(contract)
+        if lent:
+            # The models really lent; without any, the simulator lends the offer's equipment.
+            received["equipment"] = lent
+        events.append(received)
     if contract.activation_date is not None:
         events.append({"date": contract.activation_date.isoformat(), "type": "first_connection"})
     history = Event.objects.filter(
@@ -315,12 +335,7 @@ def scenario_from_contract(
             }
 
     models = sorted(
-        {code for entry in offers for code in entry["equipment"]}
-        | set(
-            EquipmentReturn.objects.filter(contract=contract).values_list(
-                "unit__model__code", flat=True
-            )
-        )
+        {code for entry in offers for code in entry["equipment"]} | set(_lent_models(contract))
     )
     equipment = [
         {

@@ -4,6 +4,7 @@ contract's real life to the same activation, commitment and invoices as the real
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -177,3 +178,91 @@ def test_the_simulator_replays_the_same_activation_commitment_and_invoices_as_th
         assert [(line["kind"], Decimal(line["amount"])) for line in copy["lines"]] == [
             (line.kind, line.amount) for line in document.lines.all()
         ]
+
+
+@pytest.mark.slow
+def test_a_richer_real_life_replays_to_the_same_documents__C9_C10_C11_S1(
+    signup_request: SignupRequest,
+) -> None:
+    """Sign-up, activation, a gesture, an offer change recorded in advance and a termination,
+    each done by the real services on its day while the real daily jobs and monthly runs go
+    on: the scenario rebuilt from the result replays to the same documents."""
+    from datetime import timedelta
+
+    from raccord.contracts.daily import daily_run
+    from raccord.contracts.gesture import gesture_grant
+    from raccord.contracts.offer_change import contract_offer_change
+    from raccord.contracts.termination import contract_termination_request
+    from raccord.equipment.services import equipment_units_assign
+
+    def fresh(pk: int) -> Contract:
+        return Contract.objects.get(pk=pk)
+
+    # given a real life, day by day on the test database
+    until = date(2027, 7, 31)
+    contract = signup_create(
+        request=signup_request, actor=Actor.customer(None), at=paris(2027, 1, 5)
+    )
+    pk = contract.pk
+
+    def receive(day: date) -> None:
+        # The kit arrives with its antenna (lent, to be returned at the end: S2).
+        contract_equipment_receive(contract=fresh(pk), on=day, actor=SYSTEM)
+        equipment_units_assign(contract=fresh(pk), models=["ANT"], on=day, actor=SYSTEM)
+
+    acts: dict[date, Callable[[date], Any]] = {
+        date(2027, 1, 12): receive,
+        date(2027, 1, 20): lambda day: contract_activate(
+            contract=fresh(pk), on=day, source="radius", actor=SYSTEM
+        ),
+        date(2027, 2, 6): lambda day: gesture_grant(
+            contract=fresh(pk),
+            outage_start=paris(2027, 2, 1, 8),
+            outage_end=paris(2027, 2, 5, 9),
+            requested_on=day,
+            actor=SYSTEM,
+        ),
+        date(2027, 3, 10): lambda day: contract_offer_change(
+            contract=fresh(pk),
+            offer_code="FIBRE300",
+            effective_date=date(2027, 4, 1),
+            on=day,
+            actor=SYSTEM,
+        ),
+        date(2027, 5, 10): lambda day: contract_termination_request(
+            contract=fresh(pk), requested_on=day, actor=SYSTEM
+        ),
+    }
+    day = date(2027, 1, 5)
+    while day <= until:
+        if day in acts:
+            acts[day](day)
+        daily_run(on=day, actor=SYSTEM)
+        if run_date_of(day) == day:
+            billing_run(month=day.replace(day=1), at=paris(day.year, day.month, day.day))
+        day += timedelta(days=1)
+    contract = fresh(pk)
+    assert contract.status == Contract.Status.TERMINATED
+    # when the rebuilt scenario is played in the sandbox
+    scenario = scenario_from_contract(contract=contract, until=until, extra_events=[])
+    played = sandbox_play(json.dumps(scenario))
+    assert played.returncode == 0, played.stderr
+    simulated = json.loads(played.stdout)
+    # then the same end and the same documents, line by line
+    assert "errors" not in simulated, simulated.get("errors")
+    assert simulated["status"] == contract.status
+    assert simulated["termination_effective_date"] == str(contract.termination_effective_date)
+    real = list(
+        Document.objects.filter(customer_id=contract.customer_id)
+        .order_by("issue_date", "pk")
+        .prefetch_related("lines")
+    )
+    kinds = {line.kind for document in real for line in document.lines.all()}
+    assert {"gesture", "early_termination", "subscription_credit", "non_return_fee"} <= kinds
+    assert [(d["issue_date"], Decimal(d["total"])) for d in simulated["documents"]] == [
+        (d.issue_date.isoformat(), d.total) for d in real
+    ]
+    for document, copy in zip(real, simulated["documents"], strict=True):
+        assert [
+            (line["kind"], line["product"], Decimal(line["amount"])) for line in copy["lines"]
+        ] == [(line.kind, line.product, line.amount) for line in document.lines.all()]
