@@ -320,3 +320,11 @@ def test_the_page_writes_nothing_and_records_nothing_in_the_history(
     local = eligibility_check(address=active.installation_address).offer("FIBRE300")
     assert local is not None
     assert Decimal(fibre["monthly_price"]) == local.monthly_price
+
+
+def test_the_page_reads_the_contract_in_a_bounded_number_of_queries(
+    agent_client: Client, active: Contract, django_assert_max_num_queries
+) -> None:
+    agent_client.get(_url(active))  # warm the session and the operator profile
+    with django_assert_max_num_queries(26):
+        assert agent_client.get(_url(active)).status_code == 200
