@@ -266,3 +266,38 @@ def test_a_richer_real_life_replays_to_the_same_documents__C9_C10_C11_S1(
         assert [
             (line["kind"], line["product"], Decimal(line["amount"])) for line in copy["lines"]
         ] == [(line.kind, line.product, line.amount) for line in document.lines.all()]
+
+
+def test_a_cancellation_before_activation_is_replayed__C6(signup_request: SignupRequest) -> None:
+    from raccord.contracts.services import contract_cancel
+
+    contract = signup_create(
+        request=signup_request, actor=Actor.customer(None), at=paris(2027, 1, 5)
+    )
+    contract_cancel(contract=contract, on=date(2027, 1, 8), reason="", actor=SYSTEM)
+    contract.refresh_from_db()
+    scenario = scenario_from_contract(contract=contract, until=date(2027, 3, 31), extra_events=[])
+    assert [(e["date"], e["type"]) for e in scenario["events"]] == [
+        ("2027-01-05", "signup"),
+        ("2027-01-08", "cancellation"),
+    ]
+
+
+def test_a_withdrawal_after_activation_is_replayed__C6(signup_request: SignupRequest) -> None:
+    from raccord.contracts.withdrawal import contract_withdraw
+
+    contract = signup_create(
+        request=signup_request, actor=Actor.customer(None), at=paris(2027, 1, 5)
+    )
+    contract_equipment_receive(contract=contract, on=date(2027, 1, 8), actor=SYSTEM)
+    contract = contract_activate(
+        contract=contract, on=date(2027, 1, 10), source="radius", actor=SYSTEM
+    )
+    contract_withdraw(contract=contract, on=date(2027, 1, 15), reason="", actor=SYSTEM)
+    contract.refresh_from_db()
+    scenario = scenario_from_contract(contract=contract, until=date(2027, 3, 31), extra_events=[])
+    assert [(e["date"], e["type"]) for e in scenario["events"]][-2:] == [
+        ("2027-01-10", "first_connection"),
+        ("2027-01-15", "withdrawal"),
+    ]
+    assert scenario["subscriber"]["express_start"] is True
