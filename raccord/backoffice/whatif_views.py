@@ -328,7 +328,11 @@ def _play(scenario: dict[str, Any]) -> Simulation:
     if played.returncode != 0:
         logger.error("backoffice what-if: simulator exit status %s", played.returncode)
         return Simulation(error=_("La simulation a échoué. Réessayez plus tard."))
-    result = json.loads(played.stdout)
+    try:
+        result = json.loads(played.stdout)
+    except ValueError:
+        logger.error("backoffice what-if: the simulator printed no JSON")
+        return Simulation(error=_("La simulation a échoué. Réessayez plus tard."))
     documents = []
     for document in result["documents"]:
         documents.append(

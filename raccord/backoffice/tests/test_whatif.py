@@ -328,3 +328,25 @@ def test_the_page_reads_the_contract_in_a_bounded_number_of_queries(
     agent_client.get(_url(active))  # warm the session and the operator profile
     with django_assert_max_num_queries(26):
         assert agent_client.get(_url(active)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("played", "message"),
+    [
+        (ChildResult(2, "", "Scénario invalide : la souscription est refusée."), "refusée"),
+        (ChildResult(1, "", "Traceback (most recent call last): …"), "a échoué"),
+        (ChildResult(0, "pas du JSON", ""), "a échoué"),
+    ],
+)
+def test_a_simulator_failure_shows_a_french_message_not_an_error_page(
+    agent_client: Client,
+    active: Contract,
+    monkeypatch: pytest.MonkeyPatch,
+    played: ChildResult,
+    message: str,
+) -> None:
+    monkeypatch.setattr(whatif_views, "sandbox_play", lambda *a, **k: played)
+    response = agent_client.post(_url(active), {"jusqu_au": "2027-12-31"})
+    assert response.status_code == 200
+    assert message in _text(response)
+    assert "Traceback" not in _text(response)
