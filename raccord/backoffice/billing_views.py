@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -39,13 +48,19 @@ from raccord.billing.explain import (
 )
 from raccord.billing.explain import month_text as _month_text
 from raccord.billing.models import BillingRun, Document
-from raccord.billing.run import RunResult, run_date_of
-from raccord.billing.run import billing_run as billing_run_compute
+from raccord.billing.run import run_date_of
 from raccord.billing.selectors import (
     document_contracts,
     document_get,
     document_pdf_file,
     document_sections_explained,
+)
+from raccord.billing.tasks_preview import (
+    STATUS_DONE,
+    STATUS_RUNNING,
+    billing_preview_task,
+    preview_get,
+    preview_start,
 )
 from raccord.billing.tasks_run import billing_run_task
 from raccord.contracts.models import Contract
@@ -292,18 +307,69 @@ def _run_figures(runs: list[BillingRun]) -> list[RunRow]:
     return result
 
 
+PREVIEW_REFRESH_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class PreviewView:
+    """A preview as the page shows it, read back from the cache entry of the task."""
+
+    month: dt.date
+    request_id: str
+    status: str  # "running" | "done" | "failed"
+    done: int
+    total: int | None
+    percent: int
+    message: str
+    run_date: dt.date | None = None
+    invoices: int = 0
+    credit_notes: int = 0
+    total_invoiced: Decimal = ZERO
+    total_credited: Decimal = ZERO
+    computed_at: dt.datetime | None = None
+
+
+def _preview_view(state: dict[str, Any], *, month: dt.date, request_id: str) -> PreviewView:
+    total = state.get("total")
+    done = int(state.get("done") or 0)
+    percent = min(100, done * 100 // total) if total else 0
+    view = PreviewView(
+        month=month,
+        request_id=request_id,
+        status=str(state.get("status", "")),
+        done=done,
+        total=total,
+        percent=percent,
+        message=str(state.get("message") or ""),
+    )
+    if view.status != STATUS_DONE:
+        return view
+    return replace(
+        view,
+        percent=100,
+        run_date=dt.date.fromisoformat(state["run_date"]),
+        invoices=int(state["invoices"]),
+        credit_notes=int(state["credit_notes"]),
+        total_invoiced=Decimal(state["total_invoiced"]),
+        total_credited=Decimal(state["total_credited"]),
+        computed_at=dt.datetime.fromisoformat(state["computed_at"]),
+    )
+
+
 def _runs_page(
     request: HttpRequest,
     *,
     month_form: MonthForm,
     launch_form: LaunchForm | None,
-    preview: RunResult | None,
+    preview: PreviewView | None = None,
+    preview_missing: bool = False,
     status: int = 200,
 ) -> HttpResponse:
     month_form.mark_for_assistive_technologies()
     if launch_form is not None:
         launch_form.mark_for_assistive_technologies()
     runs = list(BillingRun.objects.order_by("-month")[:RUNS_SHOWN])
+    waiting = preview is not None and preview.status == STATUS_RUNNING
     return _render(
         request,
         "backoffice/billing_runs.html",
@@ -311,29 +377,103 @@ def _runs_page(
             "month_form": month_form,
             "launch_form": launch_form,
             "preview": preview,
+            "preview_missing": preview_missing,
             "preview_month": _month_text(preview.month) if preview else "",
+            "refresh_seconds": PREVIEW_REFRESH_SECONDS if waiting else None,
             "runs": _run_figures(runs),
         },
         status=status,
     )
 
 
+def _preview_url(month: dt.date, request_id: str, **extra: str) -> str:
+    query = urlencode({"mois": f"{month:%Y-%m}", "apercu": request_id, **extra})
+    return f"{reverse('backoffice:billing_runs')}?{query}"
+
+
+def _preview_json(state: dict[str, Any] | None, *, month: dt.date, request_id: str) -> JsonResponse:
+    if state is None:
+        return JsonResponse(
+            {"month": month.isoformat(), "status": "unknown", "message": _preview_missing_text()},
+            status=404,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    keys = (
+        "status",
+        "done",
+        "total",
+        "message",
+        "run_date",
+        "invoices",
+        "credit_notes",
+        "total_invoiced",
+        "total_credited",
+        "computed_at",
+    )
+    body: dict[str, Any] = {"month": month.isoformat(), "request_id": request_id}
+    body.update({key: state.get(key) for key in keys})
+    body["page_url"] = _preview_url(month, request_id)
+    return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
+
+
+def _preview_missing_text() -> str:
+    return _(
+        "Cet aperçu est introuvable ou a expiré (un aperçu est conservé une heure). "
+        "Demandez un nouvel aperçu."
+    )
+
+
 @role_required(ROLE_BILLING, ROLE_ADMIN)
 def billing_runs(request: HttpRequest) -> HttpResponse:
-    """Choose a month; « Aperçu » computes the run without writing anything (dry run)."""
+    """Choose a month; « Aperçu » (POST) queues the dry run, which writes nothing, then the
+    page follows it (``?mois=…&apercu=<id>``, refreshed until the figures are there; the same
+    state as JSON with ``&format=json``)."""
     today = timezone.localdate()
+    if request.method == "POST":
+        return _preview_request(request)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
     if "mois" not in request.GET:
         month_form = MonthForm(initial={"mois": f"{today:%Y-%m}"})
-        return _runs_page(request, month_form=month_form, launch_form=None, preview=None)
+        return _runs_page(request, month_form=month_form, launch_form=None)
     month_form = MonthForm(request.GET)
     if not month_form.is_valid():
+        return _runs_page(request, month_form=month_form, launch_form=None, status=400)
+    month: dt.date = month_form.cleaned_data["mois"]
+    request_id = request.GET.get("apercu", "")
+    if not request_id:
+        # a month chosen from a link: the form is filled in, the preview is one click away
+        return _runs_page(request, month_form=month_form, launch_form=None)
+    state = preview_get(month=month, request_id=request_id)
+    if request.GET.get("format") == "json":
+        return _preview_json(state, month=month, request_id=request_id)
+    if state is None:
         return _runs_page(
-            request, month_form=month_form, launch_form=None, preview=None, status=400
+            request, month_form=month_form, launch_form=None, preview_missing=True, status=404
         )
-    month = month_form.cleaned_data["mois"]
-    preview = billing_run_compute(month=month, at=timezone.now(), dry_run=True)
-    launch_form = LaunchForm(initial={"mois": f"{month:%Y-%m}"}, today=today)
+    preview = _preview_view(state, month=month, request_id=request_id)
+    launch_form = None
+    if preview.status == STATUS_DONE:
+        launch_form = LaunchForm(initial={"mois": f"{month:%Y-%m}"}, today=today)
     return _runs_page(request, month_form=month_form, launch_form=launch_form, preview=preview)
+
+
+def _preview_request(request: HttpRequest) -> HttpResponse:
+    month_form = MonthForm(request.POST)
+    if not month_form.is_valid():
+        return _runs_page(request, month_form=month_form, launch_form=None, status=400)
+    month: dt.date = month_form.cleaned_data["mois"]
+    request_id = uuid.uuid4().hex
+    preview_start(month=month, request_id=request_id, at=timezone.now())
+    logger.info(
+        "backoffice billing preview requested month=%s request=%s agent=%s",
+        month.isoformat(),
+        request_id,
+        request.user.pk,
+    )
+    # Without a broker Celery runs it right here and the result is already in the cache.
+    billing_preview_task.delay(month.isoformat(), request_id)
+    return redirect(_preview_url(month, request_id))
 
 
 @require_POST
@@ -345,9 +485,7 @@ def billing_run_launch(request: HttpRequest) -> HttpResponse:
     form = LaunchForm(request.POST, today=today)
     if not form.is_valid():
         month_form = MonthForm(initial={"mois": request.POST.get("mois", "")})
-        return _runs_page(
-            request, month_form=month_form, launch_form=form, preview=None, status=400
-        )
+        return _runs_page(request, month_form=month_form, launch_form=form, status=400)
     month: dt.date = form.cleaned_data["mois"]
     existing = BillingRun.objects.filter(month=month).first()
     user = cast("User", request.user)

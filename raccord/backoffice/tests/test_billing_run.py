@@ -8,6 +8,7 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -94,6 +95,7 @@ def test_billing_and_admin_roles_open_the_run_page(make_staff, role: str, db: No
 def test_an_agent_may_not_run_the_billing(agent_client: Client, db: None) -> None:
     assert agent_client.get(RUNS).status_code == 403
     assert agent_client.post(LAUNCH, {"mois": "2027-02", "confirmer": "on"}).status_code == 403
+    assert agent_client.post(RUNS, {"mois": "2027-02"}).status_code == 403
     assert agent_client.get(reverse("backoffice:billing_run", args=["2027-02"])).status_code == 403
     assert RUNS not in agent_client.get(reverse("backoffice:dashboard")).content.decode()
     assert not Event.objects.filter(verb="billing.run_launched").exists()
@@ -108,16 +110,24 @@ def test_anonymous_visitors_go_to_the_login_page(client: Client, db: None) -> No
 # --- preview -------------------------------------------------------------------------------
 
 
+def _preview(client: Client, month: str = "2027-02"):
+    """Ask for a preview (POST, eager Celery) and follow the redirect to its page."""
+    response = client.post(RUNS, {"mois": month})
+    assert response.status_code == 302
+    return response, client.get(response["Location"])
+
+
 def test_the_preview_counts_and_totals_without_writing_anything__B8(
     billing_client: Client, active: Contract, february: date
 ) -> None:
     # given
     Policy.get()
     OperatorProfile.get()
-    # when
+    # when the agent asks for the preview and follows the redirect
     with CaptureQueriesContext(connection) as queries:
-        response = billing_client.get(RUNS, {"mois": "2027-02"})
-    # then
+        posted, response = _preview(billing_client)
+    # then the task ran during the POST (no broker) and the page shows its figures
+    assert posted["Location"].startswith(f"{RUNS}?mois=2027-02&apercu=")
     assert response.status_code == 200
     html = _text(response)
     assert "Aperçu de février 2027" in html
@@ -125,12 +135,113 @@ def test_the_preview_counts_and_totals_without_writing_anything__B8(
     assert '<dd data-figure="invoices">1</dd>' in html
     assert '<dd data-figure="credit_notes">0</dd>' in html
     assert "02/02/2027" in html  # the documents' date (B1)
+    assert 'http-equiv="refresh"' not in html
     assert _writes(queries) == []
     assert not BillingRun.objects.exists()
     assert not Document.objects.exists()
+    assert not Event.objects.filter(verb__startswith="billing.").exists()
     # and the launch form comes with the month filled in
     assert f'action="{LAUNCH}"' in html
     assert 'name="mois" value="2027-02"' in html
+
+
+def test_the_preview_is_asked_for_with_a_post_protected_against_csrf(
+    billing_agent, active: Contract, february: date
+) -> None:
+    # given a browser that enforces CSRF like a real one
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(billing_agent)
+    page = client.get(RUNS).content.decode()
+    # then the « Aperçu » form posts with a token
+    assert f'<form method="post" action="{RUNS}"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    # and a post without the token is refused, nothing computed
+    assert client.post(RUNS, {"mois": "2027-02"}).status_code == 403
+
+
+def test_a_preview_still_computing_shows_its_progress_and_refreshes__B8(
+    billing_client: Client, active: Contract, february: date, monkeypatch
+) -> None:
+    # given a worker that has taken the task and done half of the customers
+    from raccord.billing.tasks_preview import billing_preview_task, preview_cache_key
+
+    queued: list[tuple[str, str]] = []
+    monkeypatch.setattr(billing_preview_task, "delay", lambda *args: queued.append(args))
+    posted = billing_client.post(RUNS, {"mois": "2027-02"})
+    month_iso, request_id = queued[0]
+    assert month_iso == "2027-02-01"
+    key = preview_cache_key(month=date(2027, 2, 1), request_id=request_id)
+    state = cache.get(key)
+    cache.set(key, {**state, "done": 2000, "total": 4000}, 60)
+    # when
+    html = _text(billing_client.get(posted["Location"]))
+    status = billing_client.get(posted["Location"] + "&format=json")
+    # then
+    assert '<meta http-equiv="refresh" content="2">' in html
+    assert "2000 clients traités sur 4000" in html
+    assert '<progress id="apercu-progression" max="4000" value="2000">' in html
+    assert "Lancer la facturation" not in html  # not before the figures are known
+    body = status.json()
+    assert (body["status"], body["done"], body["total"]) == ("running", 2000, 4000)
+    # when the worker ends, the page shows the figures and stops refreshing
+    billing_preview_task(month_iso, request_id)
+    html = _text(billing_client.get(posted["Location"]))
+    assert '<dd data-figure="invoices">1</dd>' in html
+    assert 'http-equiv="refresh"' not in html
+    assert billing_client.get(posted["Location"] + "&format=json").json()["status"] == "done"
+
+
+def test_a_failed_preview_says_so_in_french(
+    billing_client: Client, active: Contract, february: date, monkeypatch
+) -> None:
+    def boom(**kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr("raccord.billing.tasks_preview.billing_run", boom)
+    _posted, response = _preview(billing_client)
+    html = _text(response)
+    assert response.status_code == 200
+    assert "Le calcul de l'aperçu a échoué. Rien n'a été enregistré" in html
+    assert 'http-equiv="refresh"' not in html
+    assert "Lancer la facturation" not in html
+
+
+@pytest.mark.parametrize("request_id", ["0" * 32, "pas-un-identifiant", "../../etc"])
+def test_an_unknown_or_expired_preview_gets_a_clear_french_message(
+    billing_client: Client, february: date, request_id: str
+) -> None:
+    response = billing_client.get(RUNS, {"mois": "2027-02", "apercu": request_id})
+    assert response.status_code == 404
+    html = _text(response)
+    assert "Cet aperçu est introuvable ou a expiré" in html
+    assert "Demandez un nouvel aperçu." in html
+    assert 'http-equiv="refresh"' not in html
+    body = billing_client.get(
+        RUNS, {"mois": "2027-02", "apercu": request_id, "format": "json"}
+    ).json()
+    assert body["status"] == "unknown"
+    assert "introuvable ou a expiré" in body["message"]
+
+
+def test_a_preview_belongs_to_its_month(
+    billing_client: Client, active: Contract, february: date
+) -> None:
+    posted, _response = _preview(billing_client)
+    other_month = posted["Location"].replace("mois=2027-02", "mois=2027-03")
+    assert billing_client.get(other_month).status_code == 404
+
+
+def test_a_month_link_fills_the_form_without_computing(
+    billing_client: Client, active: Contract, february: date, monkeypatch
+) -> None:
+    from raccord.billing.tasks_preview import billing_preview_task
+
+    queued: list[tuple[str, str]] = []
+    monkeypatch.setattr(billing_preview_task, "delay", lambda *args: queued.append(args))
+    html = _text(billing_client.get(RUNS, {"mois": "2027-03"}))
+    assert 'name="mois" value="2027-03"' in html
+    assert "Aperçu de" not in html
+    assert queued == []
 
 
 @pytest.mark.parametrize(
@@ -145,12 +256,17 @@ def test_the_preview_counts_and_totals_without_writing_anything__B8(
 def test_a_bad_month_gets_a_french_error_next_to_its_field(
     billing_client: Client, february: date, value: str, message: str
 ) -> None:
-    response = billing_client.get(RUNS, {"mois": value})
+    OperatorProfile.get()  # a singleton created on first read, not by the page
+    with CaptureQueriesContext(connection) as queries:
+        response = billing_client.post(RUNS, {"mois": value})
     assert response.status_code == 400
     html = _text(response)
     assert f'<p class="error" id="id_mois-error">{message}</p>' in html
     assert 'aria-invalid="true"' in html
     assert "Aperçu de" not in html
+    assert _writes(queries) == []
+    # the same from a link
+    assert billing_client.get(RUNS, {"mois": value}).status_code == 400
 
 
 # --- launch --------------------------------------------------------------------------------
@@ -165,7 +281,7 @@ def test_launching_runs_the_month_records_an_event_and_shows_progress__B1_B6(
     django_capture_on_commit_callbacks,
 ) -> None:
     # given the preview's figures
-    preview = _text(billing_client.get(RUNS, {"mois": "2027-02"}))
+    preview = _text(_preview(billing_client)[1])
     # when the billing agent confirms
     with django_capture_on_commit_callbacks(execute=True):
         response = billing_client.post(LAUNCH, {"mois": "2027-02", "confirmer": "on"})
