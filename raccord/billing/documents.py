@@ -12,7 +12,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from raccord.billing.models import BillingRun, Document, DocumentLine, Section, section_of
+from raccord.billing.models import (
+    SECTION_OF_KIND,
+    BillingRun,
+    Document,
+    DocumentLine,
+    Section,
+    section_of,
+)
 from raccord.billing.numbering import document_numbers_take
 from raccord.contracts.models import Contract
 from raccord.core.bulk import rows_insert
@@ -23,6 +30,8 @@ from raccord.customers.models import Customer
 from raccord.payments.calendar import cheque_due_date, invoice_debit_date
 
 SECTION_ORDER = {Section.SUBSCRIPTIONS: 0, Section.COMMUNICATIONS: 1, Section.OTHER: 2}
+# The rank of each line kind's section, by the kind's plain string (looked up for every line).
+SECTION_RANK = {kind: SECTION_ORDER[Section(section)] for kind, section in SECTION_OF_KIND.items()}
 
 
 @dataclass
@@ -153,7 +162,9 @@ def _customers_info(customer_ids: Iterable[int]) -> dict[int, _CustomerInfo]:
     return result
 
 
-def _payment(kind: str, info: _CustomerInfo, issue_date: date, policy: Policy) -> dict[str, str]:
+def _payment(
+    kind: str, info: _CustomerInfo, issue_date: date, policy: Policy, debit_date: date | None = None
+) -> dict[str, str]:
     if kind == Document.Kind.CREDIT_NOTE:
         payment = {"method": "refund"}
         if info.payment_method == "sepa" and info.iban_masked:
@@ -162,7 +173,9 @@ def _payment(kind: str, info: _CustomerInfo, issue_date: date, policy: Policy) -
     if info.payment_method == "sepa":
         return {
             "method": "sepa",
-            "debit_date": invoice_debit_date(issue_date=issue_date, policy=policy).isoformat(),
+            "debit_date": (
+                debit_date or invoice_debit_date(issue_date=issue_date, policy=policy)
+            ).isoformat(),
             "mandate": info.mandate_reference,
             "iban_masked": info.iban_masked,
         }
@@ -178,7 +191,7 @@ def _sorted_lines(lines: list[DraftLine]) -> list[DraftLine]:
     return sorted(
         lines,
         key=lambda line: (
-            SECTION_ORDER[Section(section_of(line.kind))],
+            SECTION_RANK[line.kind],
             line.contract_id or 0,
             line.period_start or date.min,
         ),
@@ -273,6 +286,8 @@ def documents_write(
         for kind in (Document.Kind.INVOICE, Document.Kind.CREDIT_NOTE)
     }
     payments: dict[tuple[str, int], dict[str, str]] = {}
+    # The same debit date for every SEPA invoice of the batch (P1, P3).
+    debit_date = invoice_debit_date(issue_date=issue_date, policy=policy)
     run_id = run.pk if run is not None else None
     document_rows = []
     ordered_lines = []
@@ -285,7 +300,7 @@ def documents_write(
         number = next(numbers[kind])
         key = (kind, draft.customer_id)
         if key not in payments:
-            payments[key] = _payment(kind, info, issue_date, policy)
+            payments[key] = _payment(kind, info, issue_date, policy, debit_date)
         document_rows.append(
             (
                 kind,

@@ -36,15 +36,17 @@ class Section(models.TextChoices):
     OTHER = "other", _("Autres éléments")
 
 
-SECTION_OF_KIND = {
-    LineKind.SUBSCRIPTION: Section.SUBSCRIPTIONS,
-    LineKind.SUBSCRIPTION_CREDIT: Section.SUBSCRIPTIONS,
-    LineKind.CALLS: Section.COMMUNICATIONS,
+# Every kind's section, keyed by the plain string (the run looks it up for every line).
+SECTION_OF_KIND: dict[str, str] = {kind.value: Section.OTHER.value for kind in LineKind} | {
+    LineKind.SUBSCRIPTION.value: Section.SUBSCRIPTIONS.value,
+    LineKind.SUBSCRIPTION_CREDIT.value: Section.SUBSCRIPTIONS.value,
+    LineKind.CALLS.value: Section.COMMUNICATIONS.value,
 }
 
 
 def section_of(kind: str) -> str:
-    return SECTION_OF_KIND.get(LineKind(kind), Section.OTHER)
+    """The invoice section of a line kind (B9); an unknown kind is an error."""
+    return SECTION_OF_KIND[str(kind)]
 
 
 class PendingItem(models.Model):
