@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "raccord.contracts",
     "raccord.billing",
     "raccord.equipment",
+    "raccord.network",
     "raccord.notifications",
     "raccord.site",
     "raccord.portal",

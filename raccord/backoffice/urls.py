@@ -1,6 +1,8 @@
 from django.urls import URLPattern, path
 
 from raccord.backoffice import billing_views, move_views, views, whatif_views
+from raccord.network.backoffice_urls import urlpatterns as network_urls
+from raccord.payments.backoffice_urls import urlpatterns as payments_urls
 
 app_name = "backoffice"
 urlpatterns: list[URLPattern] = [
@@ -36,3 +38,6 @@ urlpatterns: list[URLPattern] = [
         name="contract_whatif",
     ),
 ]
+
+# Pages of other apps, in the same namespace.
+urlpatterns += payments_urls + network_urls

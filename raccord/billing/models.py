@@ -152,6 +152,11 @@ class Document(models.Model):
     # {"method": "sepa", "debit_date", "mandate", "iban_masked"} | {"method": "cheque",
     # "due_before"} | {"method": "refund"}
     payment = models.JSONField(default=dict)
+    # Copied from ``payment`` as columns, so that the debit file (P2) and the cheque follow-up
+    # (P5) find their invoices by index: "sepa", "cheque" or "refund"; the debit date or the
+    # cheque due date.
+    payment_method = models.CharField(max_length=8, blank=True)
+    due_date = models.DateField(null=True, blank=True)
     # Per contract: {"reference", "offer", "commitment_end" | null}
     contracts = models.JSONField(default=list)
     pdf = models.FileField(upload_to=document_pdf_path, blank=True)
@@ -159,6 +164,7 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["issue_date", "id"]
+        indexes = [models.Index(fields=["payment_method", "due_date"])]
         constraints = [
             # One document per customer and run: the run's idempotency (B6, B8).
             models.UniqueConstraint(

@@ -31,6 +31,8 @@ class DailyReport:
     offers_switched: list[str] = field(default_factory=list)
     non_return_fees: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # What the jobs of other apps did, by job name (payments, network).
+    other: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -39,6 +41,7 @@ class DailyReport:
             + len(self.terminated)
             + len(self.offers_switched)
             + len(self.non_return_fees)
+            + sum(len(items) for items in self.other.values())
         )
 
 
@@ -102,6 +105,12 @@ def daily_run(*, on: date, actor: Actor | None = None) -> DailyReport:
     terminations_run(on=on, report=report, actor=actor)
     for item in equipment_deadlines_run(on=on, actor=actor):
         report.non_return_fees.append(item.reference)
+    # Payments (mandates in force, lapsed mandates, dunning), then the network (outages).
+    from raccord.network.daily import network_daily_run
+    from raccord.payments.daily import payments_daily_run
+
+    payments_daily_run(on=on, report=report, actor=actor)
+    network_daily_run(on=on, report=report, actor=actor)
     logger.info(
         "daily jobs",
         extra={

@@ -144,6 +144,11 @@ class Contract(models.Model):
     cancel_reason = models.CharField(_("motif d'annulation"), max_length=300, blank=True)
     withdrawn_on = models.DateField(_("rétractation le"), null=True, blank=True)
 
+    # Suspension for non-payment (P6): the line stays a contract in its status; the network
+    # puts it in a walled garden while ``suspended_on`` is set. Cleared when paid.
+    suspended_on = models.DateField(_("suspendu le"), null=True, blank=True)
+    suspension_reason = models.CharField(_("motif de suspension"), max_length=200, blank=True)
+
     class Meta:
         ordering = ["-signed_at", "-id"]
         verbose_name = _("contrat")

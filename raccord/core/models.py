@@ -142,6 +142,20 @@ class Policy(models.Model):
     outage_threshold_hours = models.PositiveSmallIntegerField(
         _("durée d'une panne ouvrant un geste, heures (N3)"), default=48
     )
+    # P6: what follows a returned debit.
+    dunning_rejection_fee = models.DecimalField(
+        _("frais de rejet de prélèvement TTC (0 : aucun)"),
+        max_digits=10,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+    )
+    dunning_represent = models.BooleanField(
+        _("représenter un prélèvement rejeté à la date suivante"), default=True
+    )
+    dunning_suspend_days = models.PositiveSmallIntegerField(
+        _("suspension de la ligne après ce nombre de jours d'impayé (0 : jamais)"), default=15
+    )
     pain008_version = models.CharField(
         _("version pain.008 (P2)"),
         max_length=6,

@@ -3,6 +3,8 @@
 
 from django.urls import path
 
+from raccord.network.portal_urls import urlpatterns as network_urls
+from raccord.payments.portal_urls import urlpatterns as payments_urls
 from raccord.portal import auth_views, billing_views, views
 
 app_name = "portal"
@@ -40,3 +42,6 @@ urlpatterns = [
         name="password_set",
     ),
 ]
+
+# Pages of other apps, in the same namespace.
+urlpatterns += payments_urls + network_urls
