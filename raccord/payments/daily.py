@@ -7,10 +7,13 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from raccord.core.events import Actor
+from raccord.payments.dunning import dunning_daily_run
+from raccord.payments.mandates import mandates_daily_run
 
 if TYPE_CHECKING:
     from raccord.contracts.daily import DailyReport
 
 
 def payments_daily_run(*, on: date, report: DailyReport, actor: Actor) -> None:
-    return None
+    report.other["mandates"] = mandates_daily_run(on=on, actor=actor)
+    report.other["dunning"] = dunning_daily_run(on=on, actor=actor)

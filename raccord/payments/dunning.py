@@ -12,3 +12,9 @@ def dunning_settle(*, customer: Customer, on: date, actor: Actor) -> None:
     """Called after any payment is recorded for ``customer``: closes the dunning cases whose
     invoice is now paid and reactivates lines suspended for them. Idempotent."""
     return None
+
+
+def dunning_daily_run(*, on: date, actor: Actor) -> list[str]:
+    """Dunning's daily job: suspensions whose date has come (policy ``dunning_suspend_days``).
+    Returns what changed, one reference each. Filled in by the payments work."""
+    return []
