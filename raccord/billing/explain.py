@@ -501,6 +501,23 @@ def _refund(line: DocumentLine, amount: Decimal) -> _Explained:
     return _Explained(_("Remboursement"), _amount_text(amount))
 
 
+def _rejection_fee(line: DocumentLine, amount: Decimal) -> _Explained:
+    # P6: the dunning service writes the rejected invoice's number, the debit date and the
+    # bank's reason in the data.
+    invoice, reason = _text(line.data, "invoice"), _text(line.data, "reason")
+    debit = _date(line.data, "debit_date")
+    if invoice and debit:
+        description = _(
+            "Frais de rejet : le prélèvement du %(day)s pour la facture %(invoice)s a été "
+            "rejeté par votre banque"
+        ) % {"day": day_text(debit), "invoice": invoice}
+    else:
+        description = _("Frais de rejet d'un prélèvement par votre banque")
+    if reason:
+        description = f"{description} ({reason})"
+    return _Explained(description, _amount_text(amount))
+
+
 def _generic(line: DocumentLine, amount: Decimal) -> _Explained:
     description = line.label or str(LineKind(line.kind).label).capitalize()
     if line.period_start and line.period_end:
@@ -520,6 +537,7 @@ _BY_KIND: dict[str, Callable[[DocumentLine, Decimal], _Explained]] = {
     LineKind.WITHDRAWAL: _withdrawal,
     LineKind.CALLS: _calls,
     LineKind.REFUND: _refund,
+    LineKind.REJECTION_FEE: _rejection_fee,
 }
 
 

@@ -26,6 +26,7 @@ class LineKind(models.TextChoices):
     CALLS = "calls", _("communications hors forfait")
     WITHDRAWAL = "withdrawal", _("rétractation")
     REFUND = "refund", _("remboursement")
+    REJECTION_FEE = "rejection_fee", _("frais de rejet de prélèvement")
 
 
 class Section(models.TextChoices):
