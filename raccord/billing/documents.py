@@ -28,7 +28,10 @@ from raccord.core.models import OperatorProfile, Policy
 from raccord.core.money import ZERO
 from raccord.customers.models import Customer
 from raccord.payments.calendar import cheque_due_date, invoice_debit_date
+from raccord.payments.mandates import MANDATE_ROW, mandate_rows_in_force
 
+MANDATE_REFERENCE = MANDATE_ROW.index("reference")
+MANDATE_IBAN = MANDATE_ROW.index("iban")
 SECTION_ORDER = {Section.SUBSCRIPTIONS: 0, Section.COMMUNICATIONS: 1, Section.OTHER: 2}
 # The rank of each line kind's section, by the kind's plain string (looked up for every line).
 SECTION_RANK = {kind: SECTION_ORDER[Section(section)] for kind, section in SECTION_OF_KIND.items()}
@@ -94,13 +97,18 @@ class _CustomerInfo:
     contracts: dict[int, dict[str, Any]]
 
 
-def _customers_info(customer_ids: Iterable[int]) -> dict[int, _CustomerInfo]:
-    """Buyer data, payment method and contracts of many customers in two queries.
+def _customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[int, _CustomerInfo]:
+    """Buyer data, payment method, mandate and contracts of many customers in three queries.
+
+    The mandate is the one the debit of ``debit_month`` uses (P4: a replacement signed this
+    month applies from a later debit, so this month's invoice still names the old one); the
+    contract's own mandate only when the customer has none in force for that month.
 
     Rows are selected by the id range of the batch (a list of thousands of ids costs more to
     send than the rows) and read as tuples."""
     ids = set(customer_ids)
     low, high = min(ids), max(ids)
+    in_force = mandate_rows_in_force(month=debit_month, customer_low=low, customer_high=high)
     customers = Customer.objects.filter(pk__gte=low, pk__lte=high).values_list(
         "pk",
         "reference",
@@ -138,6 +146,12 @@ def _customers_info(customer_ids: Iterable[int]) -> dict[int, _CustomerInfo]:
         # The payment method of the most recent contract that is still alive, else the latest.
         alive = [r for r in rows if r[4] not in {"cancelled", "withdrawn"}] or rows
         current = alive[-1] if alive else None
+        mandate = in_force.get(pk)
+        if mandate is not None:
+            mandate_reference, iban = str(mandate[MANDATE_REFERENCE]), str(mandate[MANDATE_IBAN])
+        else:
+            mandate_reference = (current[7] or "") if current else ""
+            iban = (current[8] or "") if current else ""
         result[pk] = _CustomerInfo(
             buyer={
                 "reference": reference,
@@ -148,8 +162,8 @@ def _customers_info(customer_ids: Iterable[int]) -> dict[int, _CustomerInfo]:
                 "email": email,
             },
             payment_method=current[6] if current else "cheque",
-            mandate_reference=(current[7] or "") if current else "",
-            iban_masked=iban_mask(current[8]) if current and current[8] else "",
+            mandate_reference=mandate_reference,
+            iban_masked=iban_mask(iban) if iban else "",
             contracts={
                 r[0]: {
                     "reference": r[2],
@@ -277,7 +291,9 @@ def documents_write(
     policy = Policy.get()
     # The same seller copy goes on every document: serialise it once.
     seller = json.dumps(seller_snapshot(OperatorProfile.get()), ensure_ascii=False)
-    infos = _customers_info(d.customer_id for d in drafts)
+    # The same debit date for every SEPA invoice of the batch (P1, P3).
+    debit_date = invoice_debit_date(issue_date=issue_date, policy=policy)
+    infos = _customers_info((d.customer_id for d in drafts), debit_month=debit_date)
     kinds = [d.kind for d in drafts]
     numbers: dict[str, Iterator[str]] = {
         kind: iter(
@@ -288,8 +304,6 @@ def documents_write(
         for kind in (Document.Kind.INVOICE, Document.Kind.CREDIT_NOTE)
     }
     payments: dict[tuple[str, int], dict[str, str]] = {}
-    # The same debit date for every SEPA invoice of the batch (P1, P3).
-    debit_date = invoice_debit_date(issue_date=issue_date, policy=policy)
     run_id = run.pk if run is not None else None
     document_rows = []
     ordered_lines = []

@@ -421,3 +421,51 @@ def test_shards_share_a_run_and_a_last_pass_closes_it__B7_B8(signup_request, act
     assert Document.objects.values("customer").distinct().count() == 6
     numbers = list(Document.objects.order_by("id").values_list("number", flat=True))
     assert numbers == [f"F2027-{n:06d}" for n in range(1, 7)]
+
+
+def test_the_invoice_names_the_mandate_its_debit_uses__P4(signup_request, activate):
+    from raccord.payments.models import Mandate
+
+    # given a SEPA subscriber whose bank details change on 26 January (after the 24th cut-off:
+    # the new mandate applies from the debit of March, X+2)
+    contract = activate(signup_request, on=date(2027, 1, 20))
+    old = contract.mandate
+    new = Mandate.objects.create(
+        reference="RUM-NEW-000001",
+        customer=contract.customer,
+        debtor_name=old.debtor_name,
+        iban="FR7630004000000001234567845",
+        bic="BNPAFRPP",
+        signature_date=date(2027, 1, 26),
+        signed_at=paris(2027, 1, 26),
+        signature_method=Mandate.SignatureMethod.ONLINE,
+        status=Mandate.Status.PENDING,
+        applies_from=date(2027, 3, 1),
+        replaces=old,
+    )
+    # when February and March are billed
+    _run(FEB)
+    _run(date(2027, 3, 1))
+    february, march = Document.objects.order_by("issue_date")
+    # then February's invoice (debited on 5 February) still names the old mandate and account
+    assert february.payment["mandate"] == old.reference
+    assert february.payment["iban_masked"] == "FR76 **** **** 0189"
+    # and March's names the new one, although the contract still points at the old mandate
+    assert march.payment["debit_date"] == "2027-03-05"
+    assert march.payment["mandate"] == new.reference != old.reference
+    assert march.payment["iban_masked"] == "FR76 **** **** 7845"
+    contract.refresh_from_db()
+    assert contract.mandate_id == old.pk
+
+
+def test_without_a_mandate_in_force_the_contracts_mandate_is_named__P4(signup_request, activate):
+    from raccord.payments.models import Mandate
+
+    # given a subscriber whose only mandate was revoked (no mandate in force for February)
+    contract = activate(signup_request, on=date(2027, 1, 20))
+    Mandate.objects.filter(pk=contract.mandate_id).update(status=Mandate.Status.REVOKED)
+    _run(FEB)
+    # then the invoice still says which mandate and account the contract was signed with
+    invoice = Document.objects.get()
+    assert invoice.payment["mandate"] == contract.mandate.reference
+    assert invoice.payment["iban_masked"] == "FR76 **** **** 0189"
