@@ -177,26 +177,39 @@ def _customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[i
 
 
 def _payment(
-    kind: str, info: _CustomerInfo, issue_date: date, policy: Policy, debit_date: date | None = None
-) -> dict[str, str]:
+    kind: str,
+    info: _CustomerInfo,
+    issue_date: date,
+    policy: Policy,
+    debit_date: date | None = None,
+    *,
+    nothing_due: bool = False,
+) -> dict[str, str | None]:
+    """How the document is settled, as copied on it (B9, P1, P5).
+
+    ``nothing_due``: an invoice of 0.00 (a fee refunded before it was billed) keeps its method
+    but has no debit date nor due date: nothing is debited or owed, and the debit file (P2) and
+    the cheque follow-up (P5), which find invoices by that date, never see it."""
     if kind == Document.Kind.CREDIT_NOTE:
-        payment = {"method": "refund"}
+        payment: dict[str, str | None] = {"method": "refund"}
         if info.payment_method == "sepa" and info.iban_masked:
             payment["iban_masked"] = info.iban_masked
         return payment
     if info.payment_method == "sepa":
+        if nothing_due:
+            debit = None
+        else:
+            debit = (
+                debit_date or invoice_debit_date(issue_date=issue_date, policy=policy)
+            ).isoformat()
         return {
             "method": "sepa",
-            "debit_date": (
-                debit_date or invoice_debit_date(issue_date=issue_date, policy=policy)
-            ).isoformat(),
+            "debit_date": debit,
             "mandate": info.mandate_reference,
             "iban_masked": info.iban_masked,
         }
-    return {
-        "method": "cheque",
-        "due_before": cheque_due_date(issue_date=issue_date, policy=policy).isoformat(),
-    }
+    due = None if nothing_due else cheque_due_date(issue_date=issue_date, policy=policy).isoformat()
+    return {"method": "cheque", "due_before": due}
 
 
 def _sorted_lines(lines: list[DraftLine]) -> list[DraftLine]:
@@ -303,7 +316,7 @@ def documents_write(
         )
         for kind in (Document.Kind.INVOICE, Document.Kind.CREDIT_NOTE)
     }
-    payments: dict[tuple[str, int], dict[str, str]] = {}
+    payments: dict[tuple[str, int, bool], dict[str, str | None]] = {}
     run_id = run.pk if run is not None else None
     document_rows = []
     ordered_lines = []
@@ -314,9 +327,15 @@ def documents_write(
         ordered_lines.append(lines)
         contract_ids = list(dict.fromkeys(line.contract_id for line in lines if line.contract_id))
         number = next(numbers[kind])
-        key = (kind, draft.customer_id)
+        total = draft.total
+        if (total < 0) if kind == Document.Kind.INVOICE else (total > 0):
+            # B6: a negative total is a credit note, never an invoice (and the reverse).
+            raise ValueError(f"a {kind} cannot total {total}")
+        key = (kind, draft.customer_id, not total)
         if key not in payments:
-            payments[key] = _payment(kind, info, issue_date, policy, debit_date)
+            payments[key] = _payment(
+                kind, info, issue_date, policy, debit_date, nothing_due=not total
+            )
         document_rows.append(
             (
                 kind,
@@ -325,7 +344,7 @@ def documents_write(
                 draft.customer_id,
                 run_id,
                 draft.corrects_id,
-                draft.total,
+                total,
                 vat_rows(lines),
                 seller,
                 info.buyer,

@@ -469,3 +469,67 @@ def test_without_a_mandate_in_force_the_contracts_mandate_is_named__P4(signup_re
     invoice = Document.objects.get()
     assert invoice.payment["mandate"] == contract.mandate.reference
     assert invoice.payment["iban_masked"] == "FR76 **** **** 0189"
+
+
+@pytest.mark.parametrize("method", ["sepa", "cheque"])
+def test_a_zero_total_invoice_has_no_debit_date_nor_due_date__B6_P1_P5(
+    signup_request, activate, method
+):
+    # given a subscriber whose subscription ended with February, already billed
+    overrides = {"payment_method": "cheque", "iban": ""} if method == "cheque" else {}
+    contract = activate(signup_request, on=date(2027, 1, 20), option_codes=[], **overrides)
+    _run(FEB)
+    Subscription.objects.filter(contract=contract).update(end_date=date(2027, 2, 28))
+    # and a non-return fee refunded before it was billed (S2): both wait for the March run
+    for kind, amount in (("non_return_fee", "150.00"), ("non_return_refund", "-150.00")):
+        pending_item_add(
+            contract=contract,
+            kind=kind,
+            label="Antenne radio",
+            amount=Decimal(amount),
+            vat_rate=Decimal("0.20"),
+            created_on=date(2027, 2, 20),
+        )
+    # when March is billed
+    _run(date(2027, 3, 1))
+    # then the March invoice totals 0.00 (an invoice, B6) and nothing is debited nor owed
+    march = Document.objects.get(issue_date=date(2027, 3, 2))
+    assert (march.kind, march.total, march.lines.count()) == ("invoice", Decimal("0.00"), 2)
+    assert march.payment_method == method and march.due_date is None
+    if method == "sepa":
+        assert march.payment["debit_date"] is None
+        assert march.payment["mandate"] == contract.mandate.reference
+    else:
+        assert march.payment == {"method": "cheque", "due_before": None}
+    # while February's invoice, which is owed, has its date as a column (P2, P5 find it)
+    february = Document.objects.get(issue_date=date(2027, 2, 2))
+    assert february.due_date == date(2027, 2, 5 if method == "sepa" else 10)
+
+
+def test_an_invoice_never_has_a_negative_total__B6(signup_request, activate):
+    contract = activate(signup_request, on=date(2027, 1, 20), option_codes=[])
+    gesture = DraftLine(
+        contract_id=contract.pk,
+        kind="gesture",
+        product="",
+        label="Geste",
+        period_start=None,
+        period_end=None,
+        amount=Decimal("-5.00"),
+        vat_rate=Decimal("0.20"),
+    )
+    with pytest.raises(ValueError, match="cannot total"), transaction.atomic():
+        document_issue(
+            customer_id=contract.customer_id,
+            issue_date=date(2027, 2, 2),
+            lines=[gesture],
+            run=None,
+            force_kind="invoice",
+        )
+    assert Document.objects.count() == 0
+    # without forcing, the same lines make a credit note
+    with transaction.atomic():
+        credit = document_issue(
+            customer_id=contract.customer_id, issue_date=date(2027, 2, 2), lines=[gesture], run=None
+        )
+    assert (credit.kind, credit.number, credit.due_date) == ("credit_note", "A2027-000001", None)

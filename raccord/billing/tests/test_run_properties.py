@@ -147,6 +147,9 @@ def _check_life(life, signup_request, activate):
     for document in Document.objects.all():
         assert document.total == sum(line.amount for line in document.lines.all())
         assert (document.kind == "invoice") == (document.total >= 0)
+        # only an invoice with something to pay has a debit date (P1); a credit note or a
+        # 0.00 invoice has none, so that the debit file never takes it
+        assert (document.due_date is not None) == (document.total > 0)
     for kind in ("invoice", "credit_note"):
         per_year: dict[str, list[int]] = {}
         for number in (
