@@ -76,7 +76,8 @@ def return_reason_text(code: str) -> str:
     return f"{words} ({code})" if words else _("motif %(code)s") % {"code": code}
 
 
-def _allocated() -> Subquery:
+def allocated_sum() -> Subquery:
+    """Σ allocations of the outer document (a subquery; None when it has none)."""
     return Subquery(
         Allocation.objects.filter(document=OuterRef("pk"))
         .order_by()
@@ -89,7 +90,7 @@ def _allocated() -> Subquery:
 
 def with_allocated(documents: QuerySet[Document]) -> QuerySet[Document]:
     """``documents`` annotated with ``allocated`` (Σ allocations, 0 when none)."""
-    return documents.annotate(allocated=Coalesce(_allocated(), Value(ZERO), output_field=MONEY))
+    return documents.annotate(allocated=Coalesce(allocated_sum(), Value(ZERO), output_field=MONEY))
 
 
 def documents_outstanding(*, document_ids: Iterable[int]) -> dict[int, Decimal]:
@@ -254,7 +255,7 @@ def documents_status(*, documents: list[Document], today: date) -> list[Document
     for document in documents:
         allocated = getattr(document, "allocated", None)
         if allocated is None:
-            raise ValueError("documents_status needs documents from with_allocated()")
+            raise ValueError("documents_status needs documents from withallocated_sum()")
         outstanding = document.total - allocated
         if document.kind == Document.Kind.INVOICE:
             code, label, tone, reason = _invoice_status(
@@ -287,7 +288,7 @@ def due_invoices(*, customer: Customer | int) -> QuerySet[Document]:
     customer_id = customer if isinstance(customer, int) else customer.pk
     return (
         with_allocated(Document.objects.filter(customer_id=customer_id, kind="invoice"))
-        .filter(total__gt=Coalesce(_allocated(), Value(ZERO), output_field=MONEY))
+        .filter(total__gt=Coalesce(allocated_sum(), Value(ZERO), output_field=MONEY))
         .order_by("issue_date", "id")
     )
 

@@ -59,15 +59,14 @@ def make_contract(signup_request: SignupRequest) -> Callable[..., Contract]:
     def make(payment: str = "sepa", **overrides: Any) -> Contract:
         counter["n"] += 1
         n = counter["n"]
-        request = dataclasses.replace(
-            signup_request,
-            email=f"client{n}@example.org",
-            signup_key=None,
-            payment_method=payment,
-            iban=signup_request.iban if payment == "sepa" else "",
-            account_holder=signup_request.account_holder if payment == "sepa" else "",
-            **overrides,
-        )
+        values: dict[str, Any] = {
+            "email": f"client{n}@example.org",
+            "signup_key": None,
+            "payment_method": payment,
+            "iban": signup_request.iban if payment == "sepa" else "",
+            "account_holder": signup_request.account_holder if payment == "sepa" else "",
+        }
+        request = dataclasses.replace(signup_request, **(values | overrides))
         contract = signup_create(request=request, actor=Actor.customer(None), at=paris(2027, 1, 5))
         user = contract.customer.user
         assert user is not None
