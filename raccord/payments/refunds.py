@@ -92,7 +92,7 @@ def _offset(
     *, credit: Document, customer: Customer, left: Decimal, on: date, actor: Actor
 ) -> Decimal:
     """Pay the customer's due invoices with the credit note; returns what is still to give."""
-    due = list(due_invoices(customer=customer))
+    due = list(due_invoices(customer=customer).filter(issue_date__lte=on))
     collecting = collecting_document_ids(document_ids=[d.pk for d in due])
     due = [d for d in due if d.pk not in collecting]
     due.sort(key=lambda d: (d.pk != credit.corrects_id, d.issue_date, d.pk))

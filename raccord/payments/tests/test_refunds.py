@@ -217,3 +217,12 @@ def test_the_validator_refuses_a_file_outside_the_schema(make_contract, media, t
     check = pain001_validate(broken, version="001.001.03")
     assert not check.valid
     assert "PmtMtd" in check.error
+
+
+def test_an_invoice_issued_after_the_day_is_not_offset(make_contract):
+    contract = make_contract("cheque")
+    credit_note(contract.customer, "10.00", on=date(2027, 3, 5))
+    may = invoice(contract, 5)
+    [refund] = refunds_prepare(on=ON, actor=system())
+    assert refund.amount == Decimal("10.00")
+    assert documents_outstanding(document_ids=[may.pk])[may.pk] == may.total
