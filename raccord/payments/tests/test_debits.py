@@ -34,7 +34,7 @@ from raccord.payments.tests.test_debits_factories import (  # noqa: F401 - fixtu
     subscriber,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("creditor")]
 MARCH = date(2027, 3, 5)  # a Friday: the debit date of March (P1)
 BEFORE = at(date(2027, 3, 3))
 
@@ -57,7 +57,7 @@ def _create(day: date = MARCH, **kwargs):
     return debit_file_create(debit_date=day, actor=SYSTEM, **kwargs)
 
 
-def test_file_holds_every_unpaid_sepa_invoice_due_that_date__P2(creditor):
+def test_file_holds_every_unpaid_sepa_invoice_due_that_date__P2():
     due = sepa_invoices(3, debit_date=MARCH)
     other_date = sepa_invoices(1, debit_date=date(2027, 4, 5))
     cheque = sepa_invoices(1, debit_date=MARCH)[0].document
@@ -82,7 +82,7 @@ def test_file_holds_every_unpaid_sepa_invoice_due_that_date__P2(creditor):
 
 
 @pytest.mark.parametrize("version", ["001.02", "001.08"])
-def test_file_is_valid_and_carries_mandate_creditor_and_invoice_number__P2(creditor, version):
+def test_file_is_valid_and_carries_mandate_creditor_and_invoice_number__P2(version):
     invoiced = sepa_invoices(2, debit_date=MARCH)
     result = _create(version=version)
     batch = result.batch
@@ -103,7 +103,7 @@ def test_file_is_valid_and_carries_mandate_creditor_and_invoice_number__P2(credi
     assert batch.version == version
 
 
-def test_amounts_and_control_sums_match_the_invoices__P2(creditor):
+def test_amounts_and_control_sums_match_the_invoices__P2():
     amounts = [Decimal("34.90"), Decimal("83.90"), Decimal("0.01"), Decimal("1234.56")]
     for amount in amounts:
         sepa_invoices(1, debit_date=MARCH, amount=amount)
@@ -125,7 +125,7 @@ def test_amounts_and_control_sums_match_the_invoices__P2(creditor):
     assert (batch.count, batch.total) == (5, expected)
 
 
-def test_creating_the_file_again_gives_the_same_bytes_and_debits__P2(creditor):
+def test_creating_the_file_again_gives_the_same_bytes_and_debits__P2():
     sepa_invoices(3, debit_date=MARCH)
     first = _create()
     with first.batch.file.open("rb") as f:
@@ -142,7 +142,7 @@ def test_creating_the_file_again_gives_the_same_bytes_and_debits__P2(creditor):
     assert Event.objects.filter(verb="payments.debit_file_created").count() == 1
 
 
-def test_an_invoice_is_never_debited_twice__P2(creditor):
+def test_an_invoice_is_never_debited_twice__P2():
     sepa_invoices(2, debit_date=MARCH)
     first = _create()
     debit_batch_submit(batch=first.batch, on=date(2027, 3, 3), actor=SYSTEM)
@@ -162,7 +162,7 @@ def test_an_invoice_is_never_debited_twice__P2(creditor):
     assert Debit.objects.count() == 3
 
 
-def test_new_invoices_join_the_file_not_yet_sent__P2(creditor):
+def test_new_invoices_join_the_file_not_yet_sent__P2():
     sepa_invoices(1, debit_date=MARCH)
     first = _create()
     added = sepa_invoices(1, debit_date=MARCH)[0]
@@ -172,7 +172,7 @@ def test_new_invoices_join_the_file_not_yet_sent__P2(creditor):
     assert second.batch.count == 2
 
 
-def test_frst_only_by_policy_and_for_a_mandate_never_debited__P2(creditor):
+def test_frst_only_by_policy_and_for_a_mandate_never_debited__P2():
     never, debited = sepa_invoices(2, debit_date=MARCH)
     Mandate.objects.filter(pk=debited.mandate.pk).update(last_debit_date=date(2027, 2, 5))
     batch = _create().batch
@@ -204,7 +204,7 @@ def test_frst_only_by_policy_and_for_a_mandate_never_debited__P2(creditor):
     assert groups == ["FRST", "RCUR"]
 
 
-def test_file_is_refused_after_the_deadline_unless_forced__P2(creditor):
+def test_file_is_refused_after_the_deadline_unless_forced__P2():
     sepa_invoices(1, debit_date=MARCH)
     assert debit_file_deadline(MARCH) == date(2027, 3, 4)
     # Monday 7 June 2027 (the 5th is a Saturday, P1): the deadline is Friday the 4th
@@ -222,7 +222,7 @@ def test_file_is_refused_after_the_deadline_unless_forced__P2(creditor):
     assert Event.objects.get(verb="payments.debit_file_created").data["forced"] is True
 
 
-def test_a_late_invoice_goes_to_the_next_debit_date__P3(creditor, signup_request):
+def test_a_late_invoice_goes_to_the_next_debit_date__P3(signup_request):
     on_time = subscriber(signup_request, on=date(2027, 1, 20), email="a@example.org")
     late = subscriber(signup_request, on=date(2027, 1, 20), email="b@example.org")
     in_time = invoice(on_time, issue_date=date(2027, 3, 2), amount=Decimal("34.90"))
@@ -238,7 +238,7 @@ def test_a_late_invoice_goes_to_the_next_debit_date__P3(creditor, signup_request
     assert _e2e(april[0].batch) == [too_late.number]
 
 
-def test_the_debit_uses_the_mandate_in_force_for_its_month__P4(creditor):
+def test_the_debit_uses_the_mandate_in_force_for_its_month__P4():
     item = sepa_invoices(1, debit_date=MARCH)[0]
     # a new mandate signed on 26 February applies from the debit of April (P4)
     Mandate.objects.create(
@@ -256,7 +256,7 @@ def test_the_debit_uses_the_mandate_in_force_for_its_month__P4(creditor):
     assert Debit.objects.get(batch=batch).mandate_id == item.mandate.pk
 
 
-def test_an_invoice_without_mandate_in_force_is_reported_not_debited__P2(creditor):
+def test_an_invoice_without_mandate_in_force_is_reported_not_debited__P2():
     kept, revoked = sepa_invoices(2, debit_date=MARCH)
     Mandate.objects.filter(pk=revoked.mandate.pk).update(status=Mandate.Status.REVOKED)
     result = _create()
@@ -265,7 +265,7 @@ def test_an_invoice_without_mandate_in_force_is_reported_not_debited__P2(credito
     assert result.without_mandate_count == 1
 
 
-def test_export_query_count_does_not_grow_with_the_invoices__P2(creditor):
+def test_export_query_count_does_not_grow_with_the_invoices__P2():
     sepa_invoices(1, debit_date=date(2027, 2, 5))
     _create(date(2027, 2, 5), at=at(date(2027, 2, 3)))  # first reads of the policy and profile
     sepa_invoices(3, debit_date=MARCH)
@@ -279,13 +279,20 @@ def test_export_query_count_does_not_grow_with_the_invoices__P2(creditor):
     assert len(few) <= 30
 
 
-def test_month_with_several_debit_dates_gives_one_file_per_date__P3(creditor, tmp_path):
+def test_month_with_several_debit_dates_gives_one_file_per_date__P3(tmp_path):
     sepa_invoices(1, debit_date=MARCH)
     sepa_invoices(2, debit_date=date(2027, 3, 22))
     assert debit_dates_of_month(month=date(2027, 3, 1)) == [MARCH, date(2027, 3, 22)]
     output = tmp_path / "prelevements.xml"
     call_command(
-        "sepa", "export", "--month", "2027-03", "--output", str(output), "--force", "--version",
+        "sepa",
+        "export",
+        "--month",
+        "2027-03",
+        "--output",
+        str(output),
+        "--force",
+        "--version",
         "001.08",
     )
     first = tmp_path / "prelevements-2027-03-05.xml"
@@ -295,10 +302,12 @@ def test_month_with_several_debit_dates_gives_one_file_per_date__P3(creditor, tm
     for path, n in ((first, 1), (second, 2)):
         tree = etree.parse(str(path))
         assert schema.validate(tree)
-        assert len(tree.xpath("//p:DrctDbtTxInf", namespaces=_ns(DebitBatch(version="001.08")))) == n
+        assert (
+            len(tree.xpath("//p:DrctDbtTxInf", namespaces=_ns(DebitBatch(version="001.08")))) == n
+        )
 
 
-def test_command_writes_the_file_of_the_month__P2(creditor, tmp_path, capsys):
+def test_command_writes_the_file_of_the_month__P2(tmp_path, capsys):
     sepa_invoices(2, debit_date=MARCH)
     output = tmp_path / "mars.xml"
     call_command("sepa", "export", "--month", "2027-03", "--output", str(output), "--force")
@@ -308,7 +317,7 @@ def test_command_writes_the_file_of_the_month__P2(creditor, tmp_path, capsys):
     assert output.read_bytes() == batch.file.open("rb").read()
 
 
-def test_settling_pays_the_invoices_and_moves_the_mandates__P2(creditor):
+def test_settling_pays_the_invoices_and_moves_the_mandates__P2():
     items = sepa_invoices(3, debit_date=MARCH)
     batch = _create().batch
     with pytest.raises(DomainError):
@@ -342,7 +351,7 @@ def test_settling_pays_the_invoices_and_moves_the_mandates__P2(creditor):
     ]
 
 
-def test_settle_query_count_does_not_grow_with_the_debits__P2(creditor):
+def test_settle_query_count_does_not_grow_with_the_debits__P2():
     sepa_invoices(3, debit_date=MARCH)
     small = _create().batch
     debit_batch_submit(batch=small, on=date(2027, 3, 3), actor=SYSTEM)
@@ -356,7 +365,7 @@ def test_settle_query_count_does_not_grow_with_the_debits__P2(creditor):
     assert len(many) == len(few)
 
 
-def test_missing_creditor_account_is_a_clear_error__P2(creditor, settings):
+def test_missing_creditor_account_is_a_clear_error__P2(settings):
     sepa_invoices(1, debit_date=MARCH)
     settings.RACCORD_SEPA_CREDITOR_IBAN = ""
     with pytest.raises(DomainError) as error:

@@ -66,7 +66,9 @@ def _groups(frst: list[str], rcur: list[str]) -> list[tuple[PaymentGroup, list[t
             total = sum((Decimal(a) for a in amounts), start=Decimal(0))
             groups.append(
                 (
-                    PaymentGroup(f"PRLV-20270305-1-{seq}", seq, date(2027, 3, 5), len(amounts), total),
+                    PaymentGroup(
+                        f"PRLV-20270305-1-{seq}", seq, date(2027, 3, 5), len(amounts), total
+                    ),
                     _rows(amounts),
                 )
             )
