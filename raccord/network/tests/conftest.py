@@ -1,0 +1,206 @@
+"""Network fixtures: lines at a chosen stage, records at chosen times, and the real RADIUS
+server running in a thread on a free port, driven by FreeRADIUS's ``radclient``."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+
+from raccord.conftest import paris
+from raccord.contracts.models import Contract
+from raccord.contracts.services import contract_activate, contract_equipment_receive
+from raccord.contracts.signup import SignupRequest, signup_create
+from raccord.core.events import Actor
+from raccord.network.accounting import AccountingRecord, AccountingStore
+from raccord.network.radius_server import NasTable, RadiusAccountingServer
+
+SYSTEM = Actor.system()
+SECRET = "testing123"
+NAS = "192.0.2.1"
+RADCLIENT = shutil.which("radclient")
+
+MakeLine = Callable[..., Contract]
+
+
+@pytest.fixture
+def make_line(signup_request: SignupRequest) -> MakeLine:
+    """``make_line(signed=, received=None, activated=None, address=None)``: a contract made
+    by the real sign-up, delivered and activated on the dates given."""
+    counter = {"n": 0}
+
+    def make(
+        *,
+        signed: date = date(2027, 1, 5),
+        received: date | None = None,
+        activated: date | None = None,
+        address: Any = None,
+        **overrides: Any,
+    ) -> Contract:
+        counter["n"] += 1
+        request = dataclasses.replace(
+            signup_request,
+            email=f"ligne{counter['n']}@example.org",
+            signup_key=None,
+            **({"address_id": address.pk} if address is not None else {}),
+            **overrides,
+        )
+        contract = signup_create(
+            request=request,
+            actor=Actor.customer(None),
+            at=paris(signed.year, signed.month, signed.day),
+        )
+        if received is not None:
+            contract = contract_equipment_receive(contract=contract, on=received, actor=SYSTEM)
+        if activated is not None:
+            contract = contract_activate(
+                contract=contract, on=activated, source="test", actor=SYSTEM
+            )
+        return contract
+
+    return make
+
+
+def record(
+    status: int,
+    *,
+    login: str,
+    at: datetime,
+    session: str = "s1",
+    nas: str = NAS,
+    session_time: int = 0,
+    inp: int = 0,
+    out: int = 0,
+    cause: str = "",
+    started_at: datetime | None = None,
+) -> AccountingRecord:
+    return AccountingRecord(
+        status=status,
+        nas=nas,
+        at=at,
+        session_id=session,
+        login=login,
+        session_time=session_time,
+        input_octets=inp,
+        output_octets=out,
+        terminate_cause=cause,
+        started_at=started_at,
+    )
+
+
+@pytest.fixture
+def store() -> AccountingStore:
+    return AccountingStore()
+
+
+# --- the real server ---------------------------------------------------------------------
+
+
+class RunningServer:
+    """The storing server on an event loop of its own thread (its writer thread has its own
+    database connection: tests using it need ``transactional_db``)."""
+
+    def __init__(self, *, nas: NasTable, default_secret: str | None) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.server = RadiusAccountingServer(
+            host="127.0.0.1",
+            port=0,
+            nas=nas,
+            store=AccountingStore(),
+            default_secret=default_secret,
+            batch_window=0.002,
+        )
+        started = threading.Event()
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            try:
+                self.loop.run_until_complete(self.server.start())
+            except BaseException as error:  # reported to the test
+                self.error = error
+                started.set()
+                return
+            started.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, name="radius-test", daemon=True)
+        self.thread.start()
+        started.wait(10)
+        if self.error is not None:
+            raise self.error
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def stop(self) -> None:
+        future = asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop)
+        future.result(20)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def radius_server(transactional_db: None) -> Iterator[RunningServer]:
+    if RADCLIENT is None:
+        pytest.skip("radclient (freeradius-utils) n'est pas installé")
+    running = RunningServer(nas=NasTable([], SECRET), default_secret=SECRET)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@dataclasses.dataclass
+class RadclientResult:
+    answered: int
+    output: str
+
+
+def radclient(
+    port: int,
+    *packets: str,
+    secret: str = SECRET,
+    count: int = 1,
+    timeout: float = 2.0,
+    retries: int = 1,
+) -> RadclientResult:
+    """Send accounting packets (``Attr=value,…`` each) with ``radclient`` and count the
+    Accounting-Responses it received."""
+    assert RADCLIENT is not None
+    completed = subprocess.run(
+        [
+            RADCLIENT,
+            "-x",
+            "-c",
+            str(count),
+            "-r",
+            str(retries),
+            "-t",
+            str(timeout),
+            f"127.0.0.1:{port}",
+            "acct",
+            secret,
+        ],
+        input="\n\n".join(packets) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    return RadclientResult(output.count("Received Accounting-Response"), output)
+
+
+def packet(**attributes: Any) -> str:
+    """``packet(User_Name="rc1", Acct_Status_Type="Start")`` → a radclient line."""
+    return ",".join(f"{name.replace('_', '-')}={value}" for name, value in attributes.items())

@@ -1,0 +1,229 @@
+"""The real accounting server, driven by FreeRADIUS's ``radclient`` over loopback."""
+
+from __future__ import annotations
+
+import socket
+from datetime import date
+
+import pytest
+
+from raccord.conftest import paris
+from raccord.contracts.models import Contract
+from raccord.core.models import Event
+from raccord.network.models import AccountingSession, DailyUsage, NasClient
+from raccord.network.radius_server import nas_table_load
+from raccord.network.tests.conftest import (
+    RADCLIENT,
+    SECRET,
+    RunningServer,
+    packet,
+    radclient,
+)
+
+pytestmark = pytest.mark.skipif(RADCLIENT is None, reason="radclient n'est pas installé")
+
+START_AT = int(paris(2027, 1, 12, 20, 15).timestamp())
+
+
+def _start(login: str, session: str = "sess-1", **extra: object) -> str:
+    return packet(
+        User_Name=login,
+        Acct_Status_Type="Start",
+        Acct_Session_Id=session,
+        NAS_IP_Address="192.0.2.1",
+        Event_Timestamp=START_AT,
+        **extra,
+    )
+
+
+def _interim(login: str, at: int, seconds: int, received: int, sent: int, **extra: object) -> str:
+    return packet(
+        User_Name=login,
+        Acct_Status_Type="Interim-Update",
+        Acct_Session_Id="sess-1",
+        NAS_IP_Address="192.0.2.1",
+        Event_Timestamp=at,
+        Acct_Session_Time=seconds,
+        Acct_Output_Octets=received,
+        Acct_Input_Octets=sent,
+        **extra,
+    )
+
+
+def _sessions() -> list[tuple]:
+    return list(
+        AccountingSession.objects.order_by("key").values_list(
+            "key", "started_at", "last_record_at", "stopped_at", "input_octets", "output_octets"
+        )
+    )
+
+
+def test_start_activates_interim_counts_stop_closes__C4_N2(radius_server, make_line):
+    # given: equipment received on 8 January, the line never connected
+    line = make_line(received=date(2027, 1, 8))
+    assert line.status == Contract.Status.EQUIPMENT_RECEIVED
+    # when: the NAS sends the Start
+    result = radclient(radius_server.port, _start(line.network_login))
+    # then: answered, stored, and the contract is active from that day
+    assert result.answered == 1, result.output
+    line.refresh_from_db()
+    assert line.status == Contract.Status.ACTIVE
+    assert line.activation_date == date(2027, 1, 12)
+    assert Event.objects.filter(verb="contract.activated", subject_id=line.pk).count() == 1
+
+    # when: an interim 45 minutes later, then the stop
+    at = START_AT + 2700
+    assert (
+        radclient(
+            radius_server.port, _interim(line.network_login, at, 2700, 7_000_000, 300_000)
+        ).answered
+        == 1
+    )
+    usage = DailyUsage.objects.get(contract=line)
+    assert (usage.day, usage.output_octets, usage.input_octets) == (
+        date(2027, 1, 12),
+        7_000_000,
+        300_000,
+    )
+    stop = packet(
+        User_Name=line.network_login,
+        Acct_Status_Type="Stop",
+        Acct_Session_Id="sess-1",
+        NAS_IP_Address="192.0.2.1",
+        Event_Timestamp=START_AT + 3600,
+        Acct_Session_Time=3600,
+        Acct_Output_Octets=9_000_000,
+        Acct_Input_Octets=400_000,
+        Acct_Terminate_Cause="User-Request",
+    )
+    assert radclient(radius_server.port, stop).answered == 1
+    # then
+    session = AccountingSession.objects.get()
+    assert session.contract_id == line.pk
+    assert session.started_at == paris(2027, 1, 12, 20, 15)
+    assert session.stopped_at == paris(2027, 1, 12, 21, 15)
+    assert session.terminate_cause == "User-Request"
+    usage.refresh_from_db()
+    assert (usage.output_octets, usage.input_octets) == (9_000_000, 400_000)
+
+
+def test_duplicates_change_nothing__N1(radius_server, make_line):
+    # given
+    line = make_line(received=date(2027, 1, 8))
+    interim = _interim(line.network_login, START_AT + 600, 600, 5000, 100)
+    radclient(radius_server.port, _start(line.network_login), interim)
+    before = _sessions()
+    usage_before = list(DailyUsage.objects.values_list("day", "input_octets", "output_octets"))
+    # when: each packet sent three times more
+    result = radclient(radius_server.port, _start(line.network_login), interim, count=3)
+    # then: all answered, nothing changed, still one activation
+    assert result.answered == 6, result.output
+    assert _sessions() == before
+    assert list(DailyUsage.objects.values_list("day", "input_octets", "output_octets")) == (
+        usage_before
+    )
+    assert Event.objects.filter(verb="contract.activated").count() == 1
+
+
+def test_gigawords_make_64_bit_counters(radius_server, make_line):
+    line = make_line(received=date(2027, 1, 8))
+    result = radclient(
+        radius_server.port,
+        _interim(
+            line.network_login,
+            START_AT + 600,
+            600,
+            12,
+            0,
+            Acct_Output_Gigawords=3,
+            Acct_Input_Gigawords=1,
+        ),
+    )
+    assert result.answered == 1
+    session = AccountingSession.objects.get()
+    assert session.output_octets == 3 * 2**32 + 12
+    assert session.input_octets == 2**32
+
+
+def test_a_wrong_secret_gets_no_answer_and_no_record(radius_server, make_line):
+    line = make_line(received=date(2027, 1, 8))
+    result = radclient(
+        radius_server.port, _start(line.network_login), secret="not-the-secret", timeout=0.5
+    )
+    assert result.answered == 0
+    assert "No reply" in result.output
+    assert not AccountingSession.objects.exists()
+    line.refresh_from_db()
+    assert line.activation_date is None
+    assert radius_server.server.stats.dropped == {"bad authenticator (wrong secret?)": 1}
+
+
+def test_garbage_and_malformed_attributes_are_dropped_and_the_server_goes_on(
+    radius_server, make_line
+):
+    # given
+    line = make_line(received=date(2027, 1, 8))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # when: noise, a truncated header, an attribute longer than the packet
+    sock.sendto(b"\x00" * 3, ("127.0.0.1", radius_server.port))
+    sock.sendto(
+        b"\x04\x01\x00\x30" + b"\x00" * 16 + b"\x01\x40abc", ("127.0.0.1", radius_server.port)
+    )
+    # a well-signed packet whose Acct-Session-Time is 2 octets instead of 4
+    result_bad = radclient(
+        radius_server.port,
+        packet(
+            User_Name=line.network_login,
+            Acct_Status_Type="Start",
+            Acct_Session_Id="x",
+            **{"Attr-46": "0x0001"},
+        ),
+        timeout=0.5,
+    )
+    sock.close()
+    # then: no answer to those, and a good packet still goes through
+    assert result_bad.answered == 0
+    assert radclient(radius_server.port, _start(line.network_login)).answered == 1
+    assert AccountingSession.objects.count() == 1
+    dropped = radius_server.server.stats.dropped
+    assert dropped.get("malformed packet", 0) == 2
+    assert dropped.get("malformed attribute", 0) == 1
+
+
+def test_accounting_off_closes_the_nas_sessions(radius_server, make_line):
+    line = make_line(received=date(2027, 1, 8))
+    radclient(radius_server.port, _start(line.network_login))
+    off = packet(
+        Acct_Status_Type="Accounting-Off",
+        NAS_IP_Address="192.0.2.1",
+        Event_Timestamp=START_AT + 7200,
+    )
+    assert radclient(radius_server.port, off).answered == 1
+    session = AccountingSession.objects.get()
+    assert session.stopped_at == paris(2027, 1, 12, 22, 15)
+    assert session.terminate_cause == "NAS-Reboot"
+
+
+def test_nas_clients_from_the_database_and_unknown_nas_dropped(transactional_db, make_line):
+    # given: one NAS configured for loopback with its own secret, no default secret
+    NasClient.objects.create(name="bng-1", network="127.0.0.0/8", secret="secret-du-bng")
+    line = make_line(received=date(2027, 1, 8))
+    running = RunningServer(nas=nas_table_load(None), default_secret=None)
+    try:
+        # when / then: its secret works, the command-line one does not
+        assert radclient(running.port, _start(line.network_login), secret="secret-du-bng").answered
+        assert not radclient(
+            running.port, _start(line.network_login, "s2"), secret=SECRET, timeout=0.5
+        ).answered
+    finally:
+        running.stop()
+    NasClient.objects.all().delete()
+    nobody = RunningServer(nas=nas_table_load(None), default_secret=None)
+    try:
+        assert not radclient(
+            nobody.port, _start(line.network_login, "s3"), secret="secret-du-bng", timeout=0.5
+        ).answered
+        assert nobody.server.stats.dropped == {"unknown NAS": 1}
+    finally:
+        nobody.stop()
+    assert AccountingSession.objects.count() == 1
