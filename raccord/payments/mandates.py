@@ -16,6 +16,7 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from raccord.contracts.models import Contract
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
 from raccord.core.models import Policy
@@ -118,8 +119,7 @@ def mandate_first_debit(*, mandate: Mandate, policy: Policy | None = None) -> da
     )
 
 
-def _sepa_contracts(customer_id: int) -> QuerySet:  # type: ignore[type-arg]
-    from raccord.contracts.models import Contract
+def _sepa_contracts(customer_id: int) -> QuerySet[Contract]:
 
     return Contract.objects.filter(customer_id=customer_id, payment_method="sepa")
 
@@ -327,7 +327,7 @@ def _lapse(*, on: date, policy: Policy, actor: Actor, at: datetime) -> list[str]
         locked.status = Mandate.Status.LAPSED
         locked.ended_on = on
         locked.save(update_fields=["status", "ended_on"])
-        last_use: date = mandate.last_use  # type: ignore[attr-defined]
+        last_use: date = mandate.last_use
         changed.append(locked.reference)
         event_record(
             actor=actor,

@@ -293,10 +293,12 @@ def refunds_export(
             for r in refunds
         ]
     )
-    if any(p.pk is None for p in payments):  # backends that do not return ids (none here)
-        payments = list(Payment.objects.filter(refund__in=refunds).order_by("refund_id"))
+    # bulk_create returns the rows in the order given, with their ids (PostgreSQL, SQLite).
     Allocation.objects.bulk_create(
-        [Allocation(payment=p, document_id=p.refund.document_id, amount=p.amount) for p in payments]
+        [
+            Allocation(payment=p, document_id=r.document_id, amount=p.amount)
+            for p, r in zip(payments, refunds, strict=True)
+        ]
     )
     total = sum((r.amount for r in refunds), start=ZERO)
     for refund in refunds:

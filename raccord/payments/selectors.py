@@ -38,7 +38,7 @@ from raccord.payments.models import (
     Refund,
 )
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 
 # R-transaction reason codes (P6) in words a subscriber understands.
 RETURN_REASONS: dict[str, str] = {
@@ -99,7 +99,7 @@ def documents_outstanding(*, document_ids: Iterable[int]) -> dict[int, Decimal]:
     ids = list(document_ids)
     if not ids:
         return {}
-    rows = with_allocated(Document.objects.filter(pk__in=ids)).values_list(
+    rows = with_allocated(Document.objects.filter(pk__in=ids)).values_list(  # type: ignore[misc]
         "pk", "total", "allocated"
     )
     return {pk: total - allocated for pk, total, allocated in rows}

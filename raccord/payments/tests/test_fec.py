@@ -153,7 +153,9 @@ def test_the_fec_has_18_columns_and_every_entry_is_balanced(year_2027):
     header, *rows = _rows(stream.getvalue())
     assert tuple(header) == FEC_COLUMNS
     assert len(rows) == summary.lines
-    per_entry = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    per_entry: defaultdict[tuple[str, str], list[Decimal]] = defaultdict(
+        lambda: [Decimal(0), Decimal(0)]
+    )
     for row in rows:
         assert len(row) == 18
         assert re.fullmatch(r"2027\d{4}", row[3]) and row[9] == row[3] == row[15]

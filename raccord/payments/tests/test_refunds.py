@@ -201,7 +201,7 @@ def test_an_exported_transfer_cannot_be_paid_by_cheque(make_contract, media):
     _two_transfer_refunds(make_contract)
     refunds_prepare(on=ON, actor=system())
     refunds_export(on=ON, actor=system())
-    refund = Refund.objects.first()
+    refund = Refund.objects.get(customer__first_name="Camille")
     with pytest.raises(DomainError, match="virement"):
         refund_cheque_record(refund=refund, cheque_number="1", paid_on=ON, actor=system())
 
