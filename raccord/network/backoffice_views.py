@@ -20,6 +20,7 @@ from raccord.contracts.models import Contract
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor
 from raccord.core.models import Policy
+from raccord.network import clock
 from raccord.network.charts import usage_chart
 from raccord.network.forms import GestureGrantForm, IncidentForm
 from raccord.network.gestures import gesture_candidate_grant, gesture_candidates
@@ -64,7 +65,7 @@ def _duration(seconds: int) -> str:
 @role_required()
 def contract_network(request: HttpRequest, contract_id: int) -> HttpResponse:
     contract = _contract(contract_id)
-    at = timezone.localtime()
+    at = clock.now()
     today = at.date()
     logger.info("backoffice network viewed contract=%s agent=%s", contract.pk, request.user.pk)
     sessions = Paginator(contract_sessions(contract=contract), SESSIONS_PAGE_SIZE).get_page(
@@ -114,7 +115,7 @@ def gesture_grant_view(request: HttpRequest, contract_id: int) -> HttpResponse:
         item = gesture_candidate_grant(
             contract=contract,
             key=form.cleaned_data["outage"],
-            on=timezone.localdate(),
+            on=clock.now().date(),
             actor=Actor.agent(request.user),  # type: ignore[arg-type]
         )
     except DomainError as error:
@@ -154,7 +155,7 @@ def _lines_covered(incident: Incident) -> int:
 
 @role_required()
 def incidents_list(request: HttpRequest) -> HttpResponse:
-    at = timezone.now()
+    at = clock.now()
     current = list(incidents_current(at=at))
     upcoming = list(Incident.objects.filter(started_at__gt=at).select_related("zone"))
     ended = list(
@@ -199,7 +200,7 @@ def _incident_save(
         return incident_update(
             incident=incident,
             actor=actor,
-            at=timezone.now(),
+            at=clock.now(),
             title=data["title"],
             zone=data["zone"],
             relay_site=data["relay_site"],
@@ -241,9 +242,7 @@ def _incident_page(request: HttpRequest, incident: Incident | None) -> HttpRespo
             }
         )
     else:
-        form = IncidentForm(
-            initial={"started_at": timezone.localtime().replace(second=0, microsecond=0)}
-        )
+        form = IncidentForm(initial={"started_at": clock.now().replace(second=0, microsecond=0)})
     form.mark_for_assistive_technologies()
     return _render(
         request,

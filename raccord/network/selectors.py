@@ -21,9 +21,11 @@ UNITS = (("To", 10**12), ("Go", 10**9), ("Mo", 10**6), ("ko", 10**3))
 
 def volume(octets: int, unit: tuple[str, int] | None = None) -> str:
     """A volume in French decimal units (1,5 Go)."""
+    if octets == 0:
+        return "0"
     name, size = unit or unit_for(octets)
     value = octets / size
-    return f"{number_format(value, 1 if value < 100 else 0)} {name}"
+    return f"{number_format(value, 1 if value < 10 and size > 1 else 0)} {name}"
 
 
 def unit_for(octets: int) -> tuple[str, int]:

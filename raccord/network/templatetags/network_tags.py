@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from raccord.contracts.models import Contract
+from raccord.network import clock
 from raccord.network.incidents import incidents_covering, incidents_current
 from raccord.network.models import Outage
 from raccord.network.selectors import last_sessions, line_state, usage_series, volume
@@ -19,9 +20,9 @@ LIVE = (Contract.Status.ACTIVE, Contract.Status.TERMINATION_REQUESTED)
 
 
 def _portal_now() -> Any:
-    from raccord.portal import clock
+    from raccord.portal import clock as portal_clock
 
-    return timezone.localtime(clock.now())
+    return timezone.localtime(portal_clock.now())
 
 
 @register.simple_tag(takes_context=True)
@@ -85,7 +86,7 @@ def network_backoffice_customer(context: dict[str, Any], customer: Any) -> str:
     )
     if not contracts:
         return ""
-    at = timezone.localtime()
+    at = clock.now()
     sessions = last_sessions(contracts=contracts)
     current = list(incidents_current(at=at))
     ongoing = {
