@@ -53,7 +53,13 @@ from raccord.payments.dunning import dunning_settle
 from raccord.payments.mandates import mandate_rows_in_force
 from raccord.payments.models import Allocation, Debit, DebitBatch, DunningCase, Mandate, Payment
 from raccord.payments.sepa.creditor import creditor_get
-from raccord.payments.sepa.pain008 import Creditor, PaymentGroup, Transaction, pain008_write
+from raccord.payments.sepa.pain008 import (
+    BinaryOutput,
+    Creditor,
+    PaymentGroup,
+    Transaction,
+    pain008_write,
+)
 from raccord.payments.sepa.schemas import PAIN008_VERSIONS
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -126,9 +132,10 @@ def document_due() -> Any:
         .annotate(paid=Sum("amount"))
         .values("paid")
     )
-    money = DecimalField(max_digits=12, decimal_places=2)
     return F("total") - Coalesce(
-        Subquery(paid, output_field=money), Value(ZERO), output_field=money
+        Subquery(paid, output_field=DecimalField(max_digits=12, decimal_places=2)),
+        Value(ZERO),
+        output_field=DecimalField(max_digits=12, decimal_places=2),
     )
 
 
@@ -278,7 +285,7 @@ class _Hashing:
         return self.raw.write(data)
 
 
-class _MovableFile(File):  # type: ignore[type-arg]
+class _MovableFile(File):
     """A finished temporary file the storage may move into place instead of copying it."""
 
     def __init__(self, file: IO[bytes], path: str) -> None:
@@ -300,7 +307,7 @@ def _temp_dir(batch: DebitBatch) -> str | None:
 
 
 def pain008_stream(
-    output: IO[bytes], *, batch: DebitBatch, creditor: Creditor, at: datetime, version: str
+    output: BinaryOutput, *, batch: DebitBatch, creditor: Creditor, at: datetime, version: str
 ) -> int:
     """Write the pain.008 of ``batch`` (all its debits, whatever became of them since: the
     file is what was sent) to ``output``."""

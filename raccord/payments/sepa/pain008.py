@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -31,6 +31,10 @@ NOT_PROVIDED = "NOTPROVIDED"
 # (end-to-end id, amount as "12.30", mandate reference, mandate signature date "YYYY-MM-DD",
 #  debtor BIC or "", debtor name, debtor IBAN, remittance text)
 Transaction = tuple[str, str, str, str, str, str, str, str]
+
+
+class BinaryOutput(Protocol):
+    def write(self, data: bytes, /) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ def _creditor_scheme(xf: Any, creditor_id: str) -> None:
 
 
 def pain008_write(
-    output: IO[bytes],
+    output: BinaryOutput,
     *,
     version: str,
     message_id: str,

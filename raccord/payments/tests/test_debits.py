@@ -39,16 +39,18 @@ MARCH = date(2027, 3, 5)  # a Friday: the debit date of March (P1)
 BEFORE = at(date(2027, 3, 3))
 
 
-def _tree(batch: DebitBatch) -> etree._Element:
+def _tree(batch: DebitBatch | None) -> etree._Element:
+    assert batch is not None
     with batch.file.open("rb") as f:
         return etree.fromstring(f.read())
 
 
-def _ns(batch: DebitBatch) -> dict[str, str]:
+def _ns(batch: DebitBatch | None) -> dict[str, str]:
+    assert batch is not None
     return {"p": pain008_namespace(batch.version)}
 
 
-def _e2e(batch: DebitBatch) -> list[str]:
+def _e2e(batch: DebitBatch | None) -> list[str]:
     return _tree(batch).xpath("//p:EndToEndId/text()", namespaces=_ns(batch))
 
 

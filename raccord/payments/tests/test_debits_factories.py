@@ -24,7 +24,8 @@ from raccord.contracts.signup import SignupRequest, signup_create
 from raccord.core.events import Actor
 from raccord.core.models import OperatorProfile
 from raccord.customers.models import Customer
-from raccord.payments.models import Mandate
+from raccord.payments.debits import debit_file_create
+from raccord.payments.models import DebitBatch, Mandate
 
 SYSTEM = Actor.system()
 CREDITOR_IBAN = "FR7610278060610001020480101"
@@ -133,6 +134,13 @@ def invoice(contract: Contract, *, issue_date: date, amount: Decimal) -> Documen
         return document_issue(
             customer_id=contract.customer_id, issue_date=issue_date, lines=[line], run=None
         )
+
+
+def debit_file(day: date, when: datetime) -> DebitBatch:
+    """The debit file of ``day`` created at ``when`` (there must be something to debit)."""
+    result = debit_file_create(debit_date=day, at=when, actor=SYSTEM)
+    assert result.batch is not None
+    return result.batch
 
 
 def at(day: date, hour: int = 10) -> datetime:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 
 from raccord.billing.models import LineKind, PendingItem
 from raccord.contracts.models import Contract
@@ -24,6 +25,7 @@ from raccord.payments.tests.test_debits_factories import (  # noqa: F401 - fixtu
     SYSTEM,
     at,
     creditor,
+    debit_file,
     invoice,
     subscriber,
 )
@@ -44,7 +46,7 @@ def line(signup_request) -> Contract:
 def debited(line):
     """The March invoice of ``line`` in a file sent to the bank."""
     document = invoice(line, issue_date=date(2027, 3, 2), amount=Decimal("34.90"))
-    batch = debit_file_create(debit_date=MARCH, at=at(date(2027, 3, 3)), actor=SYSTEM).batch
+    batch = debit_file(MARCH, at(date(2027, 3, 3)))
     debit_batch_submit(batch=batch, on=date(2027, 3, 3), actor=SYSTEM)
     return Debit.objects.select_related("batch", "mandate").get(document=document)
 
@@ -96,7 +98,8 @@ def test_a_return_sends_a_reminder_at_once_with_how_to_pay__P6(
     assert "4 rue du Relais, 67600 Sélestat" in body  # where to send a cheque
     assert CREDITOR_IBAN in body  # where to send a transfer
     assert "suspendue à partir du 21 mars 2027" in body
-    html = message.alternatives[0][0]
+    assert isinstance(message, EmailMultiAlternatives)
+    html = str(message.alternatives[0][0])
     assert "5 avril 2027" in html and case.document.number in html
     assert _verbs(case.customer_id) == [
         "dunning.opened",
@@ -189,7 +192,7 @@ def test_paid_before_the_suspension_date_is_never_suspended__P6(debited, line):
 def test_representation_settled_closes_the_case_and_lifts_the_suspension__P6(debited, line):
     _return(debited, "AM04")
     dunning_daily_run(on=date(2027, 3, 21), actor=SYSTEM)
-    april = debit_file_create(debit_date=APRIL, at=at(date(2027, 4, 1)), actor=SYSTEM).batch
+    april = debit_file(APRIL, at(date(2027, 4, 1)))
     again = Debit.objects.get(batch=april)
     assert again.document_id == debited.document_id and again.amount == Decimal("34.90")
     debit_batch_submit(batch=april, on=date(2027, 4, 1), actor=SYSTEM)
@@ -204,7 +207,7 @@ def test_representation_settled_closes_the_case_and_lifts_the_suspension__P6(deb
 
 def test_a_representation_returned_again_is_not_presented_a_third_time__P6(debited, line):
     _return(debited, "AM04")
-    april = debit_file_create(debit_date=APRIL, at=at(date(2027, 4, 1)), actor=SYSTEM).batch
+    april = debit_file(APRIL, at(date(2027, 4, 1)))
     debit_batch_submit(batch=april, on=date(2027, 4, 1), actor=SYSTEM)
     second = Debit.objects.select_related("batch", "mandate").get(batch=april)
 

@@ -15,7 +15,7 @@ from django.db.models import Sum
 
 from raccord.core.errors import DomainError
 from raccord.core.models import Event
-from raccord.payments.debits import debit_batch_settle, debit_batch_submit, debit_file_create
+from raccord.payments.debits import debit_batch_settle, debit_batch_submit
 from raccord.payments.models import Allocation, Debit, DunningCase, Payment, ReturnImport
 from raccord.payments.returns import returns_import
 from raccord.payments.sepa.returns_read import returns_read
@@ -29,6 +29,7 @@ from raccord.payments.tests.test_debits_factories import (  # noqa: F401 - fixtu
     SYSTEM,
     at,
     creditor,
+    debit_file,
     sepa_invoices,
 )
 
@@ -40,7 +41,7 @@ CREATED = datetime(2027, 3, 8, 9, tzinfo=PARIS)
 
 def _sent(n: int = 3, *, settle: bool = False):
     items = sepa_invoices(n, debit_date=MARCH)
-    batch = debit_file_create(debit_date=MARCH, at=at(date(2027, 3, 3)), actor=SYSTEM).batch
+    batch = debit_file(MARCH, at(date(2027, 3, 3)))
     debit_batch_submit(batch=batch, on=date(2027, 3, 3), actor=SYSTEM)
     if settle:
         debit_batch_settle(batch=batch, on=MARCH, actor=SYSTEM)
@@ -225,9 +226,7 @@ def test_a_return_matches_the_debit_of_its_original_file__P6():
     returns_import(content=_pain002(debits), filename="1.xml", on=date(2027, 3, 6), actor=SYSTEM)
     case = DunningCase.objects.get()
     assert case.represent_on == date(2027, 4, 5)  # AM04: presented again at the next date
-    april = debit_file_create(
-        debit_date=date(2027, 4, 5), at=at(date(2027, 4, 1)), actor=SYSTEM
-    ).batch
+    april = debit_file(date(2027, 4, 5), at(date(2027, 4, 1)))
     second = Debit.objects.get(batch=april)
     assert second.end_to_end_id == first.end_to_end_id
     # an old file about the first debit, read again under another name: the first one only
