@@ -56,23 +56,32 @@ from raccord.payments.sepa_credit import Debtor, Transfer, pain001_write
 
 DEFAULT_VERSION = "001.001.03"
 # A development account (valid RIB key) so that the demo can write a file; production must
-# configure the operator's real account (RACCORD_BANK_IBAN, RACCORD_BANK_BIC).
+# configure the operator's real account (see ``operator_account``).
 DEMO_IBAN = "FR7630004000010001234567830"
 
 
+def _setting(profile: OperatorProfile, field: str, name: str) -> str:
+    value = getattr(profile, field, "") or getattr(settings, name, "") or os.environ.get(name, "")
+    return "".join(str(value).split()).upper()
+
+
 def operator_account() -> Debtor:
-    """The operator's bank account refunds are paid from (settings ``RACCORD_BANK_IBAN`` and
-    ``RACCORD_BANK_BIC``; the BIC is derived from the IBAN when not set)."""
-    raw = getattr(settings, "RACCORD_BANK_IBAN", "") or os.environ.get("RACCORD_BANK_IBAN", "")
+    """The operator's bank account refunds are paid from: the account the debits are collected
+    to (``raccord.payments.sepa.creditor``: ``OperatorProfile.sepa_creditor_iban`` once it
+    exists, else the setting or environment ``RACCORD_SEPA_CREDITOR_IBAN`` / ``…_BIC``; the BIC
+    is derived from the IBAN when not given). Outside production a demonstration account stands
+    in, so that the demo writes a file."""
+    profile = OperatorProfile.get()
+    raw = _setting(profile, "sepa_creditor_iban", "RACCORD_SEPA_CREDITOR_IBAN")
     if not raw:
         if getattr(settings, "PRODUCTION", False):
             raise DomainError(
-                "Le compte bancaire de l'opérateur n'est pas configuré (RACCORD_BANK_IBAN)."
+                "Renseignez l'IBAN du compte de l'opérateur (RACCORD_SEPA_CREDITOR_IBAN) avant "
+                "de créer un fichier de virements."
             )
         raw = DEMO_IBAN
     checked = iban_check(raw)
-    bic = getattr(settings, "RACCORD_BANK_BIC", "") or os.environ.get("RACCORD_BANK_BIC", "")
-    profile = OperatorProfile.get()
+    bic = _setting(profile, "sepa_creditor_bic", "RACCORD_SEPA_CREDITOR_BIC")
     return Debtor(name=profile.legal_name, iban=checked.iban, bic=bic or checked.bic)
 
 

@@ -37,43 +37,24 @@ from raccord.payments.models import (
     Payment,
     Refund,
 )
+from raccord.payments.sepa.reasons import REASONS
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 
-# R-transaction reason codes (P6) in words a subscriber understands.
-RETURN_REASONS: dict[str, str] = {
-    "AC01": "numéro de compte incorrect",
-    "AC04": "compte clôturé",
-    "AC06": "compte bloqué",
-    "AC13": "compte d'un type qui n'accepte pas le prélèvement",
-    "AG01": "opération interdite sur ce compte",
-    "AG02": "code opération incorrect",
-    "AM04": "provision insuffisante",
-    "AM05": "prélèvement en double",
-    "BE05": "créancier non reconnu",
-    "FF01": "fichier invalide",
-    "MD01": "pas de mandat valide",
-    "MD02": "données du mandat incomplètes ou incorrectes",
-    "MD06": "remboursement demandé par le titulaire du compte",
-    "MD07": "titulaire du compte décédé",
-    "MS02": "refus du titulaire du compte",
-    "MS03": "motif non communiqué par la banque",
-    "RC01": "code banque (BIC) incorrect",
-    "RR01": "identification du titulaire manquante",
-    "RR02": "nom ou adresse du titulaire manquant",
-    "RR03": "nom ou adresse du créancier manquant",
-    "RR04": "motif réglementaire",
-    "SL01": "service particulier de la banque du titulaire",
-}
-
 
 def return_reason_text(code: str) -> str:
-    """« provision insuffisante (AM04) »; an unknown code is shown as it is."""
+    """« provision insuffisante (AM04) » (the wording of ``raccord.payments.sepa.reasons``)."""
     code = (code or "").strip().upper()
     if not code:
         return _("motif non précisé")
-    words = RETURN_REASONS.get(code)
-    return f"{words} ({code})" if words else _("motif %(code)s") % {"code": code}
+    reason = REASONS.get(code)
+    return f"{reason.label} ({code})" if reason else _("motif %(code)s") % {"code": code}
+
+
+def return_needs_new_mandate(code: str) -> bool:
+    """The bank says this account cannot be debited again (closed, no mandate…)."""
+    reason = REASONS.get((code or "").strip().upper())
+    return reason is not None and reason.new_mandate
 
 
 def allocated_sum() -> Subquery:
@@ -164,6 +145,11 @@ class DocumentStatus:
     tone: str
     return_reason: str = ""
     refund: Refund | None = None
+    return_code: str = ""
+
+    @property
+    def new_mandate_needed(self) -> bool:
+        return bool(self.return_code) and return_needs_new_mandate(self.return_code)
 
     @property
     def is_invoice(self) -> bool:
@@ -261,7 +247,18 @@ def documents_status(*, documents: list[Document], today: date) -> list[Document
             code, label, tone, reason = _invoice_status(
                 document, outstanding, latest_debit.get(document.pk), today
             )
-            result.append(DocumentStatus(document, outstanding, code, label, tone, reason))
+            debit = latest_debit.get(document.pk)
+            result.append(
+                DocumentStatus(
+                    document,
+                    outstanding,
+                    code,
+                    label,
+                    tone,
+                    reason,
+                    return_code=debit[1] if debit is not None and code == "returned" else "",
+                )
+            )
         else:
             refund = refunds.get(document.pk)
             code, label, tone = _credit_note_status(outstanding, refund)

@@ -263,3 +263,12 @@ def test_a_lapsed_mandate_is_announced__P7(make_contract, monkeypatch):
     home = _client(contract).get("/compte/").content.decode()
     assert 'data-panel="payments"' in home
     assert Event.objects.filter(verb="mandate.lapsed").exists()
+
+
+def test_a_closed_account_asks_for_new_bank_details__P6(make_contract):
+    contract = make_contract("sepa")
+    february = invoice(contract, 2)
+    debit_make(february, status=Debit.Status.RETURNED, reason="AC04")
+    html = html_lib.unescape(_client(contract).get(PAGE).content.decode())
+    assert "compte clôturé (AC04)" in html
+    assert "ne peut plus être prélevé" in html

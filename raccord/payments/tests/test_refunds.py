@@ -226,3 +226,15 @@ def test_an_invoice_issued_after_the_day_is_not_offset(make_contract):
     [refund] = refunds_prepare(on=ON, actor=system())
     assert refund.amount == Decimal("10.00")
     assert documents_outstanding(document_ids=[may.pk])[may.pk] == may.total
+
+
+def test_the_operator_account_comes_from_the_settings(settings, db):
+    from raccord.payments.refunds import operator_account
+
+    settings.RACCORD_SEPA_CREDITOR_IBAN = "FR76 1010 7001 0198 7654 3210 016"
+    account = operator_account()
+    assert (account.iban, account.bic) == ("FR7610107001019876543210016", "BREDFRPP")
+    settings.RACCORD_SEPA_CREDITOR_IBAN = ""
+    settings.PRODUCTION = True
+    with pytest.raises(DomainError, match="RACCORD_SEPA_CREDITOR_IBAN"):
+        operator_account()
