@@ -9,8 +9,6 @@ is the batch's date at midnight, so writing a batch again gives the same bytes."
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -18,10 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
-import sepaxml
 from lxml import etree
 
-SCHEMA_DIR = Path(sepaxml.__file__).resolve().parent / "schemas"
+from raccord.payments.sepa.schemas import SCHEMA_DIR
+from raccord.payments.sepa.text import sepa_text
+
 PAIN001_VERSIONS = ("001.001.03", "001.001.09")
 
 
@@ -35,17 +34,9 @@ def pain001_schema_path(version: str) -> Path:
     return SCHEMA_DIR / f"pain.{version}.xsd"
 
 
-_ALLOWED = re.compile(r"[A-Za-z0-9/\-?:().,'+ ]")
-_SPECIAL = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "&": "+"})
-
-
 def sepa_latin(text: str, max_length: int) -> str:
-    """``text`` in the EPC's Latin character set (accents removed), cut to ``max_length``."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
-    kept = "".join(
-        c if _ALLOWED.fullmatch(c) else " " for c in decomposed if not unicodedata.combining(c)
-    )
-    return " ".join(kept.split())[:max_length].strip() or "-"
+    """``text`` in the EPC's Latin character set, cut to ``max_length`` (the debit file's rule)."""
+    return sepa_text(text, max_length)
 
 
 @dataclass(frozen=True)
