@@ -171,7 +171,9 @@ def test_an_outage_proposes_the_s1_gesture_with_its_amount_and_grants_it__S1(lin
     assert "Accorder 3,49" in html
     assert not PendingItem.objects.exists()
     # when: the agent grants it
-    key = re.search(r'name="outage" value="([^"]+)"', html).group(1)
+    found = re.search(r'name="outage" value="([^"]+)"', html)
+    assert found is not None
+    key = found.group(1)
     response = agent_client.post(
         reverse("backoffice:network_gesture_grant", args=[line.pk]), {"outage": key}
     )
