@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from raccord.billing.models import Document
 from raccord.core.errors import DomainError
@@ -116,6 +116,23 @@ def _check_amount(amount: Decimal) -> Decimal:
     return amount.quantize(CENT)
 
 
+def _same_payment(
+    existing: Payment, *, customer: Customer, amount: Decimal, method: str
+) -> Payment:
+    """The payment already recorded under a key, if it is the same one; else a refusal."""
+    if (
+        existing.customer_id != customer.pk
+        or existing.amount != amount
+        or existing.method != method
+    ):
+        raise DomainError(
+            "Ce paiement est déjà enregistré avec un autre client ou un autre montant "
+            f"({existing.reference or existing.key}).",
+            field="reference",
+        )
+    return existing
+
+
 @transaction.atomic
 def payment_record(
     *,
@@ -140,36 +157,34 @@ def payment_record(
         raise DomainError("Mode de paiement inconnu.", field="method")
     amount = _check_amount(amount)
     key = (key or "").strip() or None
+    # Locked first: the same payment submitted twice at once is seen by the second call.
+    customer = _lock_customer(customer)
     if key is not None:
         existing = Payment.objects.filter(key=key).first()
         if existing is not None:
-            if (
-                existing.customer_id != customer.pk
-                or existing.amount != amount
-                or existing.method != method
-            ):
-                raise DomainError(
-                    "Ce paiement est déjà enregistré avec un autre client ou un autre montant "
-                    f"({existing.reference or key}).",
-                    field="reference",
-                )
-            return existing
-    customer = _lock_customer(customer)
+            return _same_payment(existing, customer=customer, amount=amount, method=method)
     shares = _plan(customer=customer, amount=amount, chosen=document_ids)
     late = method == Payment.Method.CHEQUE and any(
         s.document.due_date is not None and received_on >= s.document.due_date for s in shares
     )
-    payment = Payment.objects.create(
-        customer=customer,
-        method=method,
-        amount=amount,
-        received_on=received_on,
-        reference=reference.strip()[:100],
-        late=late,
-        note=note.strip()[:300],
-        recorded_by=actor.user if actor.user is not None and actor.user.pk else None,
-        key=key,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the same key recorded for another customer
+            payment = Payment.objects.create(
+                customer=customer,
+                method=method,
+                amount=amount,
+                received_on=received_on,
+                reference=reference.strip()[:100],
+                late=late,
+                note=note.strip()[:300],
+                recorded_by=actor.user if actor.user is not None and actor.user.pk else None,
+                key=key,
+            )
+    except IntegrityError:
+        existing = Payment.objects.filter(key=key).first()
+        if existing is None:
+            raise
+        return _same_payment(existing, customer=customer, amount=amount, method=method)
     Allocation.objects.bulk_create(
         [Allocation(payment=payment, document=s.document, amount=s.amount) for s in shares]
     )

@@ -242,3 +242,11 @@ def test_dunning_is_told_after_a_payment(make_contract, monkeypatch):
     invoice(contract, 3)
     _cheque(contract.customer, "34.90", date(2027, 3, 8))
     assert calls == [(contract.customer.pk, date(2027, 3, 8))]
+
+
+def test_the_same_cheque_for_another_customer_is_refused(make_contract):
+    first, second = make_contract("cheque"), make_contract("cheque", first_name="Louis")
+    _cheque(first.customer, "34.90", date(2027, 3, 8))
+    with pytest.raises(DomainError, match="déjà enregistré"):
+        _cheque(second.customer, "34.90", date(2027, 3, 8))
+    assert Payment.objects.count() == 1
