@@ -221,7 +221,7 @@ def export_phase(version: str) -> None:
     peak = _peak_mb()
     # The file alone, streamed again from the recorded debits (what a download of a batch
     # written earlier costs): database read + XML, no insert.
-    from raccord.payments.debits import pain008_stream
+    from raccord.payments.sepa.batch_file import pain008_stream
     from raccord.payments.sepa.creditor import creditor_get
 
     started = time.perf_counter()

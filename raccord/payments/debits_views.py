@@ -29,7 +29,6 @@ from raccord.core.errors import DomainError
 from raccord.core.events import Actor
 from raccord.core.models import Policy
 from raccord.payments.debits import (
-    batch_figures,
     debit_batch_settle,
     debit_batch_status_counts,
     debit_batch_submit,
@@ -38,6 +37,7 @@ from raccord.payments.debits import (
 )
 from raccord.payments.models import Debit, DebitBatch, ReturnImport
 from raccord.payments.returns import MAX_BYTES, returns_import
+from raccord.payments.sepa.batch_file import batch_figures
 from raccord.payments.sepa.reasons import reason_get
 from raccord.payments.sepa.schemas import PAIN008_VERSIONS, pain008_validate
 
