@@ -152,7 +152,7 @@ def customer_search(*, query: str) -> QuerySet[Customer]:
 
 
 def customer_detail(*, customer_id: int) -> Customer | None:
-    """A customer with their contracts (options, addresses, CGV, agent) and mandates, in a fixed
+    """A customer with their contracts (options, addresses, CGV, agent), in a fixed
     number of queries whatever the number of contracts."""
     return (
         Customer.objects.filter(pk=customer_id)
@@ -166,7 +166,6 @@ def customer_detail(*, customer_id: int) -> Customer | None:
                 .prefetch_related("options")
                 .order_by("-signed_at", "-id"),
             ),
-            Prefetch("mandates", queryset=Mandate.objects.order_by("-signature_date", "-id")),
         )
         .first()
     )

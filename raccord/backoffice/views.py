@@ -179,7 +179,6 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         {
             "customer": customer,
             "contracts": contracts,
-            "mandates": list(customer.mandates.all()),
             "history": history.get_page(request.GET.get("historique")),
             "documents": [
                 (document, payment_text(document, today=today))

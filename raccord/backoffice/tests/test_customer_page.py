@@ -19,6 +19,9 @@ from raccord.core.models import Event, OperatorProfile
 pytestmark = pytest.mark.django_db
 
 
+CUSTOMER_PAGE_QUERIES = 30
+
+
 def _page(client: Client, contract: Contract) -> str:
     response = client.get(reverse("backoffice:customer_detail", args=[contract.customer_id]))
     assert response.status_code == 200
@@ -116,7 +119,8 @@ def test_customer_page_query_count_is_fixed(
     agent_client: Client, contract: Contract, django_assert_max_num_queries
 ) -> None:
     OperatorProfile.get()
-    # session, user, role, profile, customer, contracts, options, mandates, history count,
-    # history page, latest documents
-    with django_assert_max_num_queries(11):
+    # session, user, role, profile, customer, contracts, options, history count, history page,
+    # latest documents (10), then the payments panel (balance, dues, payments, mandates,
+    # refunds) and the network panel (lines, usage, sessions, outages, incidents)
+    with django_assert_max_num_queries(CUSTOMER_PAGE_QUERIES):
         _page(agent_client, contract)

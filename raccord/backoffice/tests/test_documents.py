@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
+from raccord.backoffice.tests.test_customer_page import CUSTOMER_PAGE_QUERIES
 from raccord.billing.models import Document
 from raccord.billing.services import document_credit_fully
 from raccord.billing.tests.factories import first_invoice as _first_invoice
@@ -93,11 +94,11 @@ def test_customer_page_queries_do_not_grow_with_documents(
 ) -> None:
     OperatorProfile.get()
     monthly_invoice(contract, 2)
-    with django_assert_max_num_queries(11) as few:
+    with django_assert_max_num_queries(CUSTOMER_PAGE_QUERIES) as few:
         _customer_page(agent_client, contract)
     for month in range(3, 13):
         monthly_invoice(contract, month)
-    with django_assert_max_num_queries(11) as many:
+    with django_assert_max_num_queries(CUSTOMER_PAGE_QUERIES) as many:
         html = _customer_page(agent_client, contract)
     assert html.count('<tr data-document="') == 11
     assert len(many.captured_queries) == len(few.captured_queries)

@@ -91,10 +91,17 @@ def test_celery_task_runs_the_jobs_for_today(subscribe, settings):
 
 
 def test_a_day_with_nothing_due_costs_a_few_queries(subscribe, django_assert_max_num_queries):
-    # contracts that are not due must not be loaded one by one
+    # contracts that are not due must not be loaded one by one: a few queries per job
+    # (activations, offer changes, terminations, return deadlines, mandates, dunning, refunds,
+    # outages), the same number whatever the number of contracts
     for _ in range(3):
         subscribe(signed=date(2027, 1, 5), received=date(2027, 1, 12))
-    # one query per job: activations, offer changes reaching D, terminations, return deadlines
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(24) as few:
         report = daily_run(on=date(2027, 1, 20))
     assert report.changed == 0
+    for _ in range(5):
+        subscribe(signed=date(2027, 1, 5), received=date(2027, 1, 12))
+    with django_assert_max_num_queries(24) as many:
+        report = daily_run(on=date(2027, 1, 21))
+    assert report.changed == 0
+    assert len(many.captured_queries) == len(few.captured_queries)

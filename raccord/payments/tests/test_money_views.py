@@ -76,7 +76,7 @@ def test_a_billing_agent_records_a_cheque_once(make_contract):
     assert Payment.objects.count() == 1
     # the panel shows it paid
     panel = client.get(reverse("backoffice:customer_money", args=[customer.pk])).content.decode()
-    assert f'data-document="{march.number}" data-status="paid"' in panel
+    assert f'data-due="{march.number}" data-status="paid"' in panel
 
 
 def test_a_cheque_without_its_number_is_refused(make_contract):
