@@ -265,3 +265,29 @@ def test_command_imports_a_returns_file__P6(tmp_path, capsys):
     call_command("sepa", "import-returns", str(path), "--on", "2027-03-07")
     assert "déjà importé" in capsys.readouterr().out
     assert Debit.objects.filter(status=Debit.Status.RETURNED).count() == 1
+
+
+@pytest.mark.parametrize("file_format", ["pain.002.001.03", "camt.054.001.02", "camt.054.001.08"])
+def test_command_writes_a_returns_file_for_the_demo__P6(tmp_path, capsys, file_format):
+    _, batch, debits = _sent(3)
+    path = tmp_path / "rejets.xml"
+    call_command(
+        "sepa",
+        "returns-file",
+        batch.message_id,
+        "--output",
+        str(path),
+        "--format",
+        file_format,
+        "--reason",
+        "MS02",
+        "--count",
+        "2",
+    )
+    assert "2 rejet(s) MS02" in capsys.readouterr().out
+    entries = list(returns_read(io.BytesIO(path.read_bytes()), file_format=file_format))
+    assert [(e.end_to_end_id, e.reason_code, e.amount) for e in entries] == [
+        (d.end_to_end_id, "MS02", d.amount) for d in debits[:2]
+    ]
+    call_command("sepa", "import-returns", str(path), "--on", "2027-03-08")
+    assert Debit.objects.filter(status=Debit.Status.RETURNED).count() == 2

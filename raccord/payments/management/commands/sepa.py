@@ -4,7 +4,9 @@
   one pain.008 file per debit date of the month (FILE itself for one date, FILE with the date
   as a suffix for several), validated against the official schema unless ``--no-validate``.
 - ``import-returns FILE [--on YYYY-MM-DD]``: a pain.002 or camt.054 file of R-transactions.
-- ``submit MESSAGE_ID [--on D]``, ``settle MESSAGE_ID [--on D]``: the batch's life."""
+- ``submit MESSAGE_ID [--on D]``, ``settle MESSAGE_ID [--on D]``: the batch's life.
+- ``returns-file MESSAGE_ID --output FILE [--format F] [--reason AM04] [--count N |
+  --invoice NUMBER …]``: a returns file as the bank would send it, for the demo and tests."""
 
 from __future__ import annotations
 
@@ -27,11 +29,19 @@ from raccord.payments.debits import (
     debit_dates_of_month,
     debit_file_create,
 )
-from raccord.payments.models import DebitBatch
+from raccord.payments.models import Debit, DebitBatch
 from raccord.payments.returns import returns_import
+from raccord.payments.sepa.creditor import creditor_get
+from raccord.payments.sepa.returns_read import CAMT054_02, CAMT054_08, PAIN002
+from raccord.payments.sepa.returns_write import (
+    camt054_build,
+    pain002_build,
+    return_specs_for_debits,
+)
 from raccord.payments.sepa.schemas import PAIN008_VERSIONS, pain008_validate
 
 ACTOR = Actor.system("raccord sepa")
+RETURN_FORMATS = (PAIN002, CAMT054_02, CAMT054_08)
 
 
 def _month(value: str) -> date:
@@ -83,6 +93,15 @@ class Command(BaseCommand):
             action = sub.add_parser(name, help=text)
             action.add_argument("message_id")
             action.add_argument("--on", help="AAAA-MM-JJ (default: today)")
+        generated = sub.add_parser(
+            "returns-file", help="write a returns file for debits of a batch (demo, tests)"
+        )
+        generated.add_argument("message_id")
+        generated.add_argument("--output", required=True)
+        generated.add_argument("--format", choices=RETURN_FORMATS, default=PAIN002)
+        generated.add_argument("--reason", default="AM04", help="R-transaction code (AM04…)")
+        generated.add_argument("--count", type=int, default=1, help="the first N debits")
+        generated.add_argument("--invoice", action="append", help="these invoices' debits")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -91,6 +110,8 @@ class Command(BaseCommand):
                 self._export(options)
             elif action == "import-returns":
                 self._import(options)
+            elif action == "returns-file":
+                self._returns_file(options)
             else:
                 self._batch(action, options)
         except DomainError as error:
@@ -181,6 +202,55 @@ class Command(BaseCommand):
                 f", ligne {problem['line']}" if problem.get("line") else ""
             )
             self.stdout.write(self.style.WARNING(f"  {where} : {problem['error']}"))
+
+    def _returns_file(self, options: dict[str, Any]) -> None:
+        batch = DebitBatch.objects.filter(message_id=options["message_id"]).first()
+        if batch is None:
+            raise CommandError(f"Fichier de prélèvements inconnu : {options['message_id']}.")
+        debits = (
+            Debit.objects.filter(batch=batch)
+            .exclude(status=Debit.Status.RETURNED)
+            .select_related("batch", "mandate")
+            .order_by("pk")
+        )
+        if options["invoice"]:
+            debits = debits.filter(end_to_end_id__in=options["invoice"])
+        else:
+            debits = debits[: max(options["count"], 0)]
+        chosen = list(debits)
+        if not chosen:
+            raise CommandError("Aucun prélèvement de ce fichier à rejeter.")
+        specs = return_specs_for_debits(chosen, options["reason"].upper())
+        now = timezone.now()
+        stamp = f"{now:%Y%m%d%H%M%S}"
+        file_format = options["format"]
+        if file_format == PAIN002:
+            content = pain002_build(
+                specs,
+                message_id=f"REJ-{stamp}",
+                created_at=now,
+                original_message_id=batch.message_id,
+            )
+        else:
+            try:
+                account = creditor_get().iban
+            except DomainError:
+                account = ""
+            content = camt054_build(
+                specs,
+                version=file_format.removeprefix("camt.054."),
+                message_id=f"CAMT-{stamp}",
+                created_at=now,
+                booked_on=timezone.localdate(),
+                account_iban=account,
+            )
+        Path(options["output"]).write_bytes(content)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{options['output']} : {len(chosen)} rejet(s) {options['reason']} au format "
+                f"{file_format} ({', '.join(d.end_to_end_id for d in chosen)})."
+            )
+        )
 
     def _batch(self, action: str, options: dict[str, Any]) -> None:
         batch = DebitBatch.objects.filter(message_id=options["message_id"]).first()
