@@ -1,5 +1,7 @@
-"""Admin for SEPA mandates. The IBAN is never shown in clear nor editable here: a change of
-bank details is a new mandate (P4), made by its own service."""
+"""Admin for SEPA mandates, and read-only registers of the debit files, the returns imports and
+the dunning cases (their changes go through services and the back-office pages, which record
+them in the history). The IBAN is never shown in clear nor editable here: a change of bank
+details is a new mandate (P4), made by its own service."""
 
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from raccord.backoffice.admin_mixins import HistoryAdminMixin, RoleModelAdmin
+from raccord.backoffice.admin_mixins import HistoryAdminMixin, ReadOnlyModelAdmin, RoleModelAdmin
 from raccord.backoffice.roles import ROLE_ADMIN, ROLE_BILLING
-from raccord.payments.models import Mandate
+from raccord.payments.models import DebitBatch, DunningCase, Mandate, ReturnImport
 
 
 @admin.register(Mandate)
@@ -65,3 +67,39 @@ class MandateAdmin(HistoryAdminMixin, RoleModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(DebitBatch)
+class DebitBatchAdmin(ReadOnlyModelAdmin):
+    view_roles = (ROLE_ADMIN, ROLE_BILLING)
+    list_display = ("message_id", "debit_date", "status", "count", "total", "version", "created_on")
+    list_filter = ("status", "version")
+    search_fields = ("=message_id",)
+    date_hierarchy = "debit_date"
+
+
+@admin.register(ReturnImport)
+class ReturnImportAdmin(ReadOnlyModelAdmin):
+    view_roles = (ROLE_ADMIN, ROLE_BILLING)
+    list_display = ("filename", "format", "imported_on", "entries", "matched")
+    list_filter = ("format",)
+    search_fields = ("filename", "=sha256")
+
+
+@admin.register(DunningCase)
+class DunningCaseAdmin(ReadOnlyModelAdmin):
+    view_roles = (ROLE_ADMIN, ROLE_BILLING)
+    list_display = (
+        "document",
+        "customer",
+        "status",
+        "reason_code",
+        "opened_on",
+        "represent_on",
+        "suspend_on",
+        "closed_on",
+    )
+    list_filter = ("status", "reason_code")
+    list_select_related = ("document", "customer")
+    search_fields = ("=document__number", "=customer__reference", "customer__last_name")
+    raw_id_fields = ("document", "customer", "debit", "fee_item")

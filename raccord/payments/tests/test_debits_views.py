@@ -179,3 +179,15 @@ def test_a_file_that_is_not_a_returns_file_is_refused_on_the_page__P6():
     assert response.status_code == 400
     assert "illisible" in _text(response)
     assert not ReturnImport.objects.exists()
+
+
+def test_admin_lists_batches_imports_and_cases_read_only__P2(today):
+    sepa_invoices(1, debit_date=MARCH)
+    client = _client("admin")
+    client.post(BATCHES, {"mois": "2027-03", "version": "001.02"})
+    for model in ("debitbatch", "returnimport", "dunningcase"):
+        page = client.get(reverse(f"admin:payments_{model}_changelist"))
+        assert page.status_code == 200
+        assert client.get(reverse(f"admin:payments_{model}_add")).status_code == 403
+    assert "PRLV-20270305-1" in _text(client.get(reverse("admin:payments_debitbatch_changelist")))
+    assert _client("agent").get(reverse("admin:payments_debitbatch_changelist")).status_code == 403
