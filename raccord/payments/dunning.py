@@ -63,6 +63,20 @@ def document_due_amount(document: Document) -> Decimal:
     return document.total - (paid or ZERO)
 
 
+def representation_date(*, on: date, policy: Policy) -> date:
+    """The debit date a returned invoice is presented again on: the reminder sent on ``on``
+    is the notice, so the first debit date at least the pre-notification delay away (P3)
+    whose file can still be made (P2: a TARGET2 business day before it)."""
+    from raccord.payments.debits import debit_file_deadline
+
+    day = on
+    while True:
+        debit = invoice_debit_date(issue_date=day, policy=policy)
+        if debit_file_deadline(debit) >= on:
+            return debit
+        day = debit
+
+
 def _fee_contract(document: Document) -> Contract | None:
     """The contract a rejection fee is billed with: the first one the invoice bills, else the
     customer's most recent one."""
@@ -113,9 +127,7 @@ def dunning_open(*, debit: Debit, on: date, reason_code: str, actor: Actor) -> D
     represented = Debit.objects.filter(document=document).count() > 1
     represent_on = None
     if policy.dunning_represent and reason.represent and not represented:
-        # The reminder is the notice: the next debit date at least the pre-notification delay
-        # away (P3).
-        represent_on = invoice_debit_date(issue_date=on, policy=policy)
+        represent_on = representation_date(on=on, policy=policy)
     due = document_due_amount(document)
     if existing is None:
         case = DunningCase.objects.create(

@@ -16,7 +16,7 @@ from raccord.billing.models import LineKind, PendingItem
 from raccord.contracts.models import Contract
 from raccord.core.models import Event, Policy
 from raccord.payments.debits import debit_batch_settle, debit_batch_submit, debit_file_create
-from raccord.payments.dunning import dunning_daily_run, dunning_settle
+from raccord.payments.dunning import dunning_daily_run, dunning_settle, representation_date
 from raccord.payments.models import Allocation, Debit, DunningCase, Payment
 from raccord.payments.returns import returns_import
 from raccord.payments.sepa.returns_write import pain002_build, return_specs_for_debits
@@ -220,3 +220,18 @@ def test_a_representation_returned_again_is_not_presented_a_third_time__P6(debit
     assert "dunning.returned_again" in _verbs(case.customer_id)
     may = debit_file_create(debit_date=date(2027, 5, 5), at=at(date(2027, 5, 3)), actor=SYSTEM)
     assert may.batch is None
+
+
+@pytest.mark.parametrize(
+    ("returned_on", "expected"),
+    [
+        (date(2027, 3, 6), APRIL),  # Saturday: 5 April is a Monday, its file due on the 2nd
+        (date(2027, 4, 2), APRIL),  # the last day the April file can be made
+        (date(2027, 4, 3), date(2027, 5, 5)),  # too late for April's file (P2)
+        (date(2027, 4, 4), date(2027, 5, 5)),  # and 5 April is only a day away (P3)
+    ],
+)
+def test_representation_date_leaves_time_for_the_notice_and_the_file__P2_P3_P6(
+    returned_on, expected
+):
+    assert representation_date(on=returned_on, policy=Policy.get()) == expected
