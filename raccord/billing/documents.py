@@ -5,12 +5,15 @@ are set-based: a batch of N documents costs a constant number of queries."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from json.encoder import encode_basestring_ascii as _quoted
+from typing import Any, NamedTuple
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models
 
 from raccord.billing.models import (
     SECTION_OF_KIND,
@@ -37,7 +40,7 @@ SECTION_ORDER = {Section.SUBSCRIPTIONS: 0, Section.COMMUNICATIONS: 1, Section.OT
 SECTION_RANK = {kind: SECTION_ORDER[Section(section)] for kind, section in SECTION_OF_KIND.items()}
 
 
-@dataclass
+@dataclass(slots=True)
 class DraftLine:
     contract_id: int | None
     kind: str
@@ -51,7 +54,7 @@ class DraftLine:
     pending_item_id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class DraftDocument:
     customer_id: int
     lines: list[DraftLine]
@@ -88,17 +91,66 @@ def seller_snapshot(profile: OperatorProfile) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class _CustomerInfo:
-    buyer: dict[str, str]
+# One encoder for every other JSON copy (``json.dumps`` builds an encoder per call; escaping
+# non-ASCII characters is twice as fast in CPython 3.11's C encoder, and jsonb, like any JSON
+# reader, gives back the same text).
+_json = DjangoJSONEncoder().encode
+
+
+def _text_or_null(value: str | None) -> str:
+    return "null" if value is None else _quoted(value)
+
+
+def _buyer_json(
+    reference: str, name: str, address: str, postal_code: str, city: str, email: str
+) -> str:
+    """The buyer copy of every document of a customer, written as JSON text directly (a
+    million customers a month: the general encoder costs ten times more)."""
+    return (
+        f'{{"reference": {_quoted(reference)}, "name": {_quoted(name)}, '
+        f'"address": {_quoted(address)}, "postal_code": {_quoted(postal_code)}, '
+        f'"city": {_quoted(city)}, "email": {_quoted(email)}}}'
+    )
+
+
+def _contract_json(reference: str, offer: str, commitment_end: date | None) -> str:
+    end = f'"{commitment_end.isoformat()}"' if commitment_end else "null"
+    return (
+        f'{{"reference": {_quoted(reference)}, "offer": {_quoted(offer)}, "commitment_end": {end}}}'
+    )
+
+
+def _payment_json(payment: dict[str, str | None]) -> str:
+    """The payment copy as JSON text: the shapes ``_payment`` makes are written directly (one
+    per document), any other through the encoder."""
+    method = payment["method"]
+    keys = payment.keys()
+    if method == "sepa" and keys == _SEPA_KEYS:
+        return (
+            f'{{"method": "sepa", "debit_date": {_text_or_null(payment["debit_date"])}, '
+            f'"mandate": {_text_or_null(payment["mandate"])}, '
+            f'"iban_masked": {_text_or_null(payment["iban_masked"])}}}'
+        )
+    if method == "cheque" and keys == _CHEQUE_KEYS:
+        return f'{{"method": "cheque", "due_before": {_text_or_null(payment["due_before"])}}}'
+    return _json(payment)
+
+
+_SEPA_KEYS = {"method", "debit_date", "mandate", "iban_masked"}
+_CHEQUE_KEYS = {"method", "due_before"}
+
+
+class _CustomerInfo(NamedTuple):
+    buyer: str  # JSON
     payment_method: str
     mandate_reference: str
     iban_masked: str
-    contracts: dict[int, dict[str, Any]]
+    contracts: dict[int, str]  # contract id → JSON of its copy
 
 
 def _customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[int, _CustomerInfo]:
-    """Buyer data, payment method, mandate and contracts of many customers in three queries.
+    """Buyer data, payment method, mandate and contracts of many customers in three queries,
+    with their copies already serialised.
 
     The mandate is the one the debit of ``debit_month`` uses (P4: a replacement signed this
     month applies from a later debit, so this month's invoice still names the old one); the
@@ -153,25 +205,18 @@ def _customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[i
             mandate_reference = (current[7] or "") if current else ""
             iban = (current[8] or "") if current else ""
         result[pk] = _CustomerInfo(
-            buyer={
-                "reference": reference,
-                "name": f"{first_name} {last_name}".strip(),
-                "address": address,
-                "postal_code": postal_code,
-                "city": city,
-                "email": email,
-            },
+            buyer=_buyer_json(
+                reference,
+                f"{first_name} {last_name}".strip(),
+                address,
+                postal_code,
+                city,
+                email,
+            ),
             payment_method=current[6] if current else "cheque",
             mandate_reference=mandate_reference,
             iban_masked=iban_mask(iban) if iban else "",
-            contracts={
-                r[0]: {
-                    "reference": r[2],
-                    "offer": r[3],
-                    "commitment_end": r[5].isoformat() if r[5] else None,
-                }
-                for r in rows
-            },
+            contracts={r[0]: _contract_json(r[2], r[3], r[5]) for r in rows},
         )
     return result
 
@@ -212,28 +257,27 @@ def _payment(
     return {"method": "cheque", "due_before": due}
 
 
+def _sort_key(line: DraftLine) -> tuple[int, int, date]:
+    return (SECTION_RANK[line.kind], line.contract_id or 0, line.period_start or date.min)
+
+
 def _sorted_lines(lines: list[DraftLine]) -> list[DraftLine]:
     """By section (B9), contract and period; within a period the caller's order stays (a stable
     sort), so the offer comes before its options."""
-    return sorted(
-        lines,
-        key=lambda line: (
-            SECTION_RANK[line.kind],
-            line.contract_id or 0,
-            line.period_start or date.min,
-        ),
-    )
+    return sorted(lines, key=_sort_key)
 
 
-@dataclass(frozen=True)
-class IssuedDocument:
+class IssuedDocument(NamedTuple):
     pk: int
     customer_id: int
     kind: str
     number: str
 
 
+# The columns in the order the rows below are built (id, kind and number first: they are
+# taken last, under the numbering lock).
 DOCUMENT_COLUMNS = (
+    "id",
     "kind",
     "number",
     "issue_date",
@@ -275,6 +319,10 @@ def vat_rows(lines: Iterable[DraftLine]) -> list[dict[str, str]]:
     gross: dict[Decimal, int] = {}
     for line in lines:
         gross[line.vat_rate] = gross.get(line.vat_rate, 0) + int(line.amount * 100)
+    return _vat_rows(gross)
+
+
+def _vat_rows(gross: dict[Decimal, int]) -> list[dict[str, str]]:
     rows = []
     for rate in sorted(gross):
         cents = gross[rate]
@@ -284,12 +332,78 @@ def vat_rows(lines: Iterable[DraftLine]) -> list[dict[str, str]]:
         rows.append(
             {
                 "rate": str(rate),
-                "net": str(Decimal(net) / 100),
-                "vat": str(Decimal(cents - net) / 100),
-                "gross": str(Decimal(cents) / 100),
+                "net": str(Decimal(net).scaleb(-2)),
+                "vat": str(Decimal(cents - net).scaleb(-2)),
+                "gross": str(Decimal(cents).scaleb(-2)),
             }
         )
     return rows
+
+
+def _copy_escaped(value: str) -> str:
+    """A text value in PostgreSQL's COPY text format (backslash, tab, newline, return)."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return (
+            value.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return value
+
+
+class _Cells:
+    """Text of the cells of a batch, each distinct value converted once.
+
+    On PostgreSQL the rows are streamed as COPY text: a value is escaped for that format and
+    NULL is ``\\N``; on SQLite they are ``executemany`` parameters (plain text, None). The run's
+    lines repeat a handful of labels, periods and explanation data thousands of times, so each
+    distinct one is converted once (the data of the run's lines is shared by identical lines,
+    see ``raccord.billing.run``: it is serialised once per object)."""
+
+    def __init__(self, *, copy: bool) -> None:
+        self.copy = copy
+        self.null: str | None = "\\N" if copy else None
+        self._texts: dict[str, str] = {}
+        self._kinds: dict[str, tuple[str, str]] = {}
+        self._dates: dict[date, str] = {}
+        self._data: dict[int, tuple[dict[str, Any], str]] = {}
+
+    def text(self, value: str) -> str:
+        cell = self._texts.get(value)
+        if cell is None:
+            cell = self._texts[value] = _copy_escaped(value) if self.copy else value
+        return cell
+
+    def json(self, value: Any) -> str:
+        encoded = value if isinstance(value, str) else _json(value)
+        # JSON text holds no raw control character: only its backslashes need escaping.
+        return encoded.replace("\\", "\\\\") if self.copy and "\\" in encoded else encoded
+
+    def data(self, value: dict[str, Any]) -> str:
+        # keyed by identity, the object kept alive beside its text (ids are never reused)
+        cached = self._data.get(id(value))
+        if cached is None:
+            cached = self._data[id(value)] = (value, self.json(value))
+        return cached[1]
+
+    def kind(self, kind: str) -> tuple[str, str]:
+        cells = self._kinds.get(kind)
+        if cells is None:
+            # the plain string of a LineKind member or of a plain kind
+            cells = self._kinds[kind] = (self.text(getattr(kind, "value", kind)), section_of(kind))
+        return cells
+
+    def day(self, value: date | None) -> str | None:
+        if value is None:
+            return self.null
+        cell = self._dates.get(value)
+        if cell is None:
+            cell = self._dates[value] = value.isoformat()
+        return cell
+
+    def optional(self, value: int | None) -> str | None:
+        return self.null if value is None else str(value)
 
 
 def documents_write(
@@ -297,17 +411,115 @@ def documents_write(
 ) -> list[IssuedDocument]:
     """Number and insert ``drafts`` in order, with their lines. Call inside a transaction.
 
-    Rows are streamed (COPY on PostgreSQL): a batch of N documents costs a constant number of
-    queries and no model instance per row."""
+    Every row is built first, as text; then, with the series locked (B7), ids and numbers are
+    taken and the rows streamed (COPY on PostgreSQL), so that concurrent workers hold the lock
+    only for the writes. A batch of N documents costs a constant number of queries and no
+    model instance per row."""
     if not drafts:
         return []
     policy = Policy.get()
+    copy = connection.vendor == "postgresql"
+    cells = _Cells(copy=copy)
+    null = cells.null
     # The same seller copy goes on every document: serialise it once.
-    seller = json.dumps(seller_snapshot(OperatorProfile.get()), ensure_ascii=False)
+    seller = cells.json(seller_snapshot(OperatorProfile.get()))
     # The same debit date for every SEPA invoice of the batch (P1, P3).
     debit_date = invoice_debit_date(issue_date=issue_date, policy=policy)
     infos = _customers_info((d.customer_id for d in drafts), debit_month=debit_date)
-    kinds = [d.kind for d in drafts]
+    issue_cell, run_cell = cells.day(issue_date), cells.optional(run.pk if run else None)
+    vat_cache: dict[tuple[tuple[Decimal, int], ...], str] = {}
+    payments: dict[tuple[str, int, bool], tuple[str, str, str | None]] = {}
+    # Each document: its kind and customer, then the cells after id, kind and number, and its
+    # lines' cells after document id and position.
+    # (COPY: the cells joined into the row's text, before the series are locked)
+    row_of: Callable[[tuple[Any, ...]], Any] = "\t".join if copy else _same
+    documents: list[_Built] = []
+    for draft in drafts:
+        info = infos[draft.customer_id]
+        lines = draft.lines
+        if len(lines) > 1:
+            lines = sorted(lines, key=_sort_key)
+        gross: dict[Decimal, int] = {}
+        line_cells = []
+        contract_ids: dict[int, None] = {}
+        for line in lines:
+            cents = int(line.amount * 100)
+            gross[line.vat_rate] = gross.get(line.vat_rate, 0) + cents
+            contract_id = line.contract_id
+            if contract_id:
+                contract_ids[contract_id] = None
+            kind_cell, section = cells.kind(line.kind)
+            line_cells.append(
+                row_of(
+                    (
+                        cells.optional(contract_id),
+                        kind_cell,
+                        section,
+                        cells.text(line.product),
+                        cells.text(line.label),
+                        cells.day(line.period_start),
+                        cells.day(line.period_end),
+                        str(line.amount),
+                        str(line.vat_rate),
+                        cells.data(line.data),
+                    )
+                )
+            )
+        total_cents = sum(gross.values())
+        if draft.force_kind:
+            kind = draft.force_kind
+        else:
+            kind = Document.Kind.INVOICE if total_cents >= 0 else Document.Kind.CREDIT_NOTE
+        if (total_cents < 0) if kind == Document.Kind.INVOICE else (total_cents > 0):
+            # B6: a negative total is a credit note, never an invoice (and the reverse).
+            raise ValueError(f"a {kind} cannot total {Decimal(total_cents) / 100}")
+        vat_key = tuple(gross.items())
+        vat = vat_cache.get(vat_key)
+        if vat is None:
+            vat = vat_cache[vat_key] = cells.json(_vat_rows(gross))
+        payment_key = (kind, draft.customer_id, not total_cents)
+        payment = payments.get(payment_key)
+        if payment is None:
+            copied = _payment(
+                kind, info, issue_date, policy, debit_date, nothing_due=not total_cents
+            )
+            due = copied.get("debit_date") or copied.get("due_before")
+            payment = payments[payment_key] = (
+                cells.json(_payment_json(copied)),
+                str(copied["method"]),
+                null if due is None else due,
+            )
+        documents.append(
+            (
+                kind,
+                draft.customer_id,
+                row_of(
+                    (
+                        issue_cell,
+                        str(draft.customer_id),
+                        run_cell,
+                        cells.optional(draft.corrects_id),
+                        str(Decimal(total_cents).scaleb(-2)),
+                        vat,
+                        seller,
+                        cells.json(info.buyer),
+                        *payment,
+                        cells.json(
+                            "["
+                            + ", ".join(
+                                [info.contracts[c] for c in contract_ids if c in info.contracts]
+                            )
+                            + "]"
+                        ),
+                        "",
+                        "",
+                    )
+                ),
+                line_cells,
+            )
+        )
+    kinds = [document[0] for document in documents]
+    # From here the series are locked until the caller's transaction commits (B7).
     numbers: dict[str, Iterator[str]] = {
         kind: iter(
             document_numbers_take(
@@ -316,74 +528,91 @@ def documents_write(
         )
         for kind in (Document.Kind.INVOICE, Document.Kind.CREDIT_NOTE)
     }
-    payments: dict[tuple[str, int, bool], dict[str, str | None]] = {}
-    run_id = run.pk if run is not None else None
-    document_rows = []
-    ordered_lines = []
-    issued = []
-    for draft, kind in zip(drafts, kinds, strict=True):
-        info = infos[draft.customer_id]
-        lines = _sorted_lines(draft.lines)
-        ordered_lines.append(lines)
-        contract_ids = list(dict.fromkeys(line.contract_id for line in lines if line.contract_id))
-        number = next(numbers[kind])
-        total = draft.total
-        if (total < 0) if kind == Document.Kind.INVOICE else (total > 0):
-            # B6: a negative total is a credit note, never an invoice (and the reverse).
-            raise ValueError(f"a {kind} cannot total {total}")
-        key = (kind, draft.customer_id, not total)
-        if key not in payments:
-            payments[key] = _payment(
-                kind, info, issue_date, policy, debit_date, nothing_due=not total
-            )
-        document_rows.append(
-            (
-                kind,
-                number,
-                issue_date,
-                draft.customer_id,
-                run_id,
-                draft.corrects_id,
-                total,
-                vat_rows(lines),
-                seller,
-                info.buyer,
-                payments[key],
-                payments[key]["method"],
-                payments[key].get("debit_date") or payments[key].get("due_before"),
-                [info.contracts[cid] for cid in contract_ids if cid in info.contracts],
-                "",
-                "",
-            )
+    issued = [(kind, next(numbers[kind]), customer_id) for kind, customer_id, _c, _l in documents]
+    write = _copy_documents if copy else _insert_documents
+    ids = write(documents, issued)
+    return [
+        IssuedDocument(pk, customer_id, kind, number)
+        for pk, (kind, number, customer_id) in zip(ids, issued, strict=True)
+    ]
+
+
+# A document built before numbering: kind, customer, its row after id, kind and number, and its
+# lines' rows after document id and position (COPY text on PostgreSQL, cells on SQLite).
+_Built = tuple[str, int, Any, list[Any]]
+
+
+def _same(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return row
+
+
+def _copy_documents(documents: list[_Built], issued: list[tuple[str, str, int]]) -> list[int]:
+    """PostgreSQL: ids from the table's sequence, then both tables streamed as COPY text."""
+    with connection.cursor() as cursor:
+        # the sequence looked up once, not per row
+        cursor.execute(
+            "SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) s,"
+            " generate_series(1, %s)",
+            [Document._meta.db_table, "id", len(documents)],
         )
-        issued.append((draft.customer_id, kind, number))
-    ids = rows_insert(Document, DOCUMENT_COLUMNS, document_rows, need_ids=True)
+        ids = [row[0] for row in cursor.fetchall()]
+        raw = cursor.cursor  # the psycopg cursor, in the same transaction
+        with raw.copy(_copy_sql(Document, DOCUMENT_COLUMNS)) as stream:
+            stream.write(
+                "".join(
+                    [
+                        f"{pk}\t{kind}\t{number}\t{row}\n"
+                        for pk, (kind, number, _customer), (_k, _c, row, _l) in zip(
+                            ids, issued, documents, strict=True
+                        )
+                    ]
+                )
+            )
+        with raw.copy(_copy_sql(DocumentLine, LINE_COLUMNS)) as stream:
+            stream.write(
+                "".join(
+                    [
+                        f"{pk}\t{position}\t{line}\n"
+                        for pk, (_k, _c, _row, lines) in zip(ids, documents, strict=True)
+                        for position, line in enumerate(lines, start=1)
+                    ]
+                )
+            )
+    return ids
+
+
+def _copy_sql(model: type[models.Model], columns: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    fields = []
+    for name in columns:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field)
+        fields.append(quote(field.column))
+    return f"COPY {quote(model._meta.db_table)} ({', '.join(fields)}) FROM STDIN"
+
+
+def _insert_documents(documents: list[_Built], issued: list[tuple[str, str, int]]) -> list[int]:
+    """SQLite: the run's transaction holds the database's write lock, so ids follow the
+    largest one; both tables written by ``executemany``."""
+    ids = rows_insert(
+        Document,
+        DOCUMENT_COLUMNS[1:],
+        [
+            (kind, number, *row)
+            for (kind, number, _c), (_k, _cu, row, _l) in zip(issued, documents, strict=True)
+        ],
+        need_ids=True,
+    )
     rows_insert(
         DocumentLine,
         LINE_COLUMNS,
         [
-            (
-                document_id,
-                position,
-                line.contract_id,
-                line.kind,
-                section_of(line.kind),
-                line.product,
-                line.label,
-                line.period_start,
-                line.period_end,
-                line.amount,
-                line.vat_rate,
-                line.data,
-            )
-            for document_id, lines in zip(ids, ordered_lines, strict=True)
+            (pk, position, *line)
+            for pk, (_k, _c, _row, lines) in zip(ids, documents, strict=True)
             for position, line in enumerate(lines, start=1)
         ],
     )
-    return [
-        IssuedDocument(pk=pk, customer_id=customer_id, kind=kind, number=number)
-        for pk, (customer_id, kind, number) in zip(ids, issued, strict=True)
-    ]
+    return ids
 
 
 def document_issue(

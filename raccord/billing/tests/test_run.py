@@ -533,3 +533,70 @@ def test_an_invoice_never_has_a_negative_total__B6(signup_request, activate):
             customer_id=contract.customer_id, issue_date=date(2027, 2, 2), lines=[gesture], run=None
         )
     assert (credit.kind, credit.number, credit.due_date) == ("credit_note", "A2027-000001", None)
+
+
+def test_copies_and_labels_keep_every_character_through_the_bulk_write__B9(
+    signup_request, activate
+):
+    from raccord.customers.models import Customer
+
+    # given names, an address and a label holding what the bulk write must escape: quotes,
+    # backslashes, tabs, line breaks, accents and a character outside the BMP
+    awkward = 'Zoé "Z" \\N \\ \t end'
+    contract = activate(signup_request, on=date(2027, 1, 20), option_codes=[])
+    Customer.objects.filter(pk=contract.customer_id).update(
+        first_name=awkward, last_name="O'Brien\nSmith", postal_address="1\\2 rue\r\ndes Écoles 🏠"
+    )
+    pending_item_add(
+        contract=contract,
+        kind="gesture",
+        label="Geste\tcommercial \\ « panne » \\N",
+        amount=Decimal("-1.00"),
+        vat_rate=Decimal("0.20"),
+        created_on=date(2027, 2, 1),
+        data={"note": 'a\\b\t"c"\n', "hours": 49},
+    )
+    # when the run writes the invoice
+    _run(FEB)
+    invoice = Document.objects.get()
+    # then the copies read back exactly
+    assert invoice.buyer["name"] == f"{awkward} O'Brien\nSmith"
+    assert invoice.buyer["address"] == "1\\2 rue\r\ndes Écoles 🏠"
+    gesture = invoice.lines.get(kind="gesture")
+    assert gesture.label == "Geste\tcommercial \\ « panne » \\N"
+    assert gesture.data == {"note": 'a\\b\t"c"\n', "hours": 49}
+    assert invoice.contracts[0]["reference"] == contract.reference
+    assert invoice.payment["mandate"] == contract.mandate.reference
+
+
+def test_the_json_copies_written_directly_are_the_encoders_json():
+    import json
+
+    from raccord.billing import documents
+
+    texts = ["", 'é "q" \\ \t\n\r\x01 🏠', "FR76 **** **** 0189"]
+    for text in texts:
+        buyer = {
+            "reference": text,
+            "name": text,
+            "address": text,
+            "postal_code": "67000",
+            "city": text,
+            "email": text,
+        }
+        assert json.loads(documents._buyer_json(**buyer)) == buyer
+        for end in (None, date(2028, 1, 19)):
+            assert json.loads(documents._contract_json(text, text, end)) == {
+                "reference": text,
+                "offer": text,
+                "commitment_end": end.isoformat() if end else None,
+            }
+        payments: list[dict[str, str | None]] = [
+            {"method": "sepa", "debit_date": None, "mandate": text, "iban_masked": text},
+            {"method": "sepa", "debit_date": "2027-02-05", "mandate": text, "iban_masked": ""},
+            {"method": "cheque", "due_before": None},
+            {"method": "cheque", "due_before": "2027-02-10"},
+            {"method": "refund", "iban_masked": text},
+        ]
+        for payment in payments:
+            assert json.loads(documents._payment_json(payment)) == payment
