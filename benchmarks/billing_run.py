@@ -9,7 +9,8 @@ Goals: 10,000 invoices/s on PostgreSQL, 3,000/s on SQLite, memory flat in N.
 The data is generated in a throw-away database (a temporary SQLite file, or a PostgreSQL
 database created and dropped here): N active subscribers, a third with an option, 5 % newly
 activated (first invoice with set-up fee and prorata), 3 % terminated mid-month (credits),
-2 % with an offer change, 2 % with a pending gesture."""
+2 % with an offer change, 2 % with a pending gesture; SEPA mandates for 9 in 10, 1 % with a
+replacement mandate applying from a later month (P4)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def generate(n: int) -> None:
     from raccord.contracts.models import Contract, ContractOption, Subscription
     from raccord.customers.models import Customer
     from raccord.eligibility.models import Address
+    from raccord.payments.models import Mandate
 
     call_command("migrate", verbosity=0)
     paris = ZoneInfo("Europe/Paris")
@@ -103,6 +105,40 @@ def generate(n: int) -> None:
                 )
                 for i in range(size)
             )
+            # SEPA payers (9 in 10) sign a mandate at sign-up; 1 % changed bank details since,
+            # the new mandate applying from a later debit (P4: the invoice names the old one)
+            mandates = Mandate.objects.bulk_create(
+                Mandate(
+                    reference=f"RUM-{base + i:09d}",
+                    customer=customer,
+                    debtor_name="Abonné",
+                    iban="FR7630006000011234567890189",
+                    bic="AGRIFRPP",
+                    signature_date=date(2025, 5, 1),
+                    signed_at=datetime(2025, 5, 1, tzinfo=paris),
+                    signature_method="online",
+                )
+                for i, customer in enumerate(customers)
+                if (base + i) % 10
+            )
+            mandate_of = {m.customer_id: m for m in mandates}
+            Mandate.objects.bulk_create(
+                Mandate(
+                    reference=f"RUM-{base + i:09d}-2",
+                    customer=customer,
+                    debtor_name="Abonné",
+                    iban="FR7630004000000001234567845",
+                    bic="BNPAFRPP",
+                    signature_date=date(2027, 2, 26),
+                    signed_at=datetime(2027, 2, 26, tzinfo=paris),
+                    signature_method="online",
+                    status="pending",
+                    applies_from=date(2027, 4, 1),
+                    replaces=mandate_of[customer.pk],
+                )
+                for i, customer in enumerate(customers)
+                if (base + i) % 100 == 11
+            )
             contracts = []
             for i, customer in enumerate(customers):
                 k = base + i
@@ -134,6 +170,7 @@ def generate(n: int) -> None:
                         delivery_city="x",
                         installation_mode="kit",
                         payment_method="sepa" if k % 10 else "cheque",
+                        mandate=mandate_of.get(customer.pk),
                         network_login=f"rc{k:09d}",
                         activation_date=activation,
                         setup_fee_billed=not new,
