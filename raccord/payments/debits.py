@@ -43,6 +43,7 @@ from raccord.core.bulk import ids_update, rows_insert
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
 from raccord.core.models import Policy, Sequence
+from raccord.customers.models import Customer
 from raccord.payments.calendar import is_target2_business_day
 from raccord.payments.dunning import dunning_settle
 from raccord.payments.mandates import mandate_rows_in_force
@@ -497,7 +498,7 @@ def debit_batch_settle(*, batch: DebitBatch, on: date, actor: Actor) -> DebitBat
             "avant cette date.",
             field="on",
         )
-    settled = total = 0
+    settled = 0
     amount_total = ZERO
     while True:
         rows = list(
@@ -541,7 +542,6 @@ def debit_batch_settle(*, batch: DebitBatch, on: date, actor: Actor) -> DebitBat
         ids_update(Debit, [row[0] for row in rows], status=Debit.Status.SETTLED)
         settled += len(rows)
         amount_total += sum((row[3] for row in rows), start=ZERO)
-    total = settled
     Mandate.objects.filter(
         pk__in=Debit.objects.filter(batch=batch, status=Debit.Status.SETTLED).values("mandate_id")
     ).filter(Q(last_debit_date__isnull=True) | Q(last_debit_date__lt=batch.debit_date)).update(
@@ -558,9 +558,9 @@ def debit_batch_settle(*, batch: DebitBatch, on: date, actor: Actor) -> DebitBat
         subject_id=batch.pk,
         summary=(
             f"Prélèvements {batch.message_id} encaissés le {_day_text(on)} : "
-            f"{total} prélèvement(s) pour {amount_total} €"
+            f"{settled} prélèvement(s) pour {amount_total} €"
         ),
-        data={"message_id": batch.message_id, "settled": total, "amount": str(amount_total)},
+        data={"message_id": batch.message_id, "settled": settled, "amount": str(amount_total)},
     )
     # Re-presented invoices now paid close their dunning case and lift a suspension (P6).
     customers = (
@@ -569,8 +569,6 @@ def debit_batch_settle(*, batch: DebitBatch, on: date, actor: Actor) -> DebitBat
         .values_list("customer_id", flat=True)
         .distinct()
     )
-    from raccord.customers.models import Customer
-
     for customer in Customer.objects.filter(pk__in=list(customers)):
         dunning_settle(customer=customer, on=on, actor=actor)
     return batch
