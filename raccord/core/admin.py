@@ -19,7 +19,17 @@ class OperatorProfileAdmin(SingletonModelAdmin):
             "Identité légale",
             {"fields": ("legal_name", "trade_name", "address", "siren", "vat_number")},
         ),
-        ("Prélèvements", {"fields": ("sepa_creditor_id", "billing_address")}),
+        (
+            "Prélèvements",
+            {
+                "fields": (
+                    "sepa_creditor_id",
+                    "sepa_creditor_iban",
+                    "sepa_creditor_bic",
+                    "billing_address",
+                )
+            },
+        ),
         (
             "Service client",
             {

@@ -61,6 +61,13 @@ class OperatorProfile(models.Model):
     sepa_creditor_id = models.CharField(
         _("identifiant créancier SEPA (ICS)"), max_length=35, default=""
     )
+    # The account the direct debits are collected to and the refunds paid from (P2, B6).
+    sepa_creditor_iban = models.CharField(
+        _("IBAN du compte d'encaissement"), max_length=34, default="", blank=True
+    )
+    sepa_creditor_bic = models.CharField(
+        _("BIC du compte d'encaissement"), max_length=11, default="", blank=True
+    )
     customer_service_phone = models.CharField(
         _("téléphone du service client"), max_length=30, default=""
     )

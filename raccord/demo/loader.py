@@ -62,6 +62,8 @@ def _operator() -> None:
     profile.siren = "912345675"
     profile.vat_number = "FR40912345675"
     profile.sepa_creditor_id = "FR12ZZZ123456"
+    profile.sepa_creditor_iban = "FR7610278060610001020480197"
+    profile.sepa_creditor_bic = "CMCIFR2A"
     profile.customer_service_phone = "09 70 00 00 00"
     profile.customer_service_hours = "du lundi au vendredi de 9 h à 18 h, le samedi de 9 h à 12 h"
     profile.customer_service_email = "service-client@vallees-connectees.example"

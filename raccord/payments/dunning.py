@@ -205,9 +205,10 @@ def dunning_open(*, debit: Debit, on: date, reason_code: str, actor: Actor) -> D
         summary=f"Relance envoyée par email pour la facture {document.number} ({due} €)",
         due=str(due),
     )
+    from raccord.notifications.tasks import dunning_reminder_email
+
     transaction.on_commit(
-        partial(dunning_reminder_send, case_id=case.pk, debit_id=debit.pk, fee=str(fee or "")),
-        robust=True,
+        partial(dunning_reminder_email.delay, case.pk, debit.pk, str(fee or "")), robust=True
     )
     return case
 

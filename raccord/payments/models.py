@@ -118,14 +118,16 @@ class Debit(models.Model):
     document = models.ForeignKey(
         "billing.Document", on_delete=models.PROTECT, related_name="debits"
     )
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    # A copy of the document's customer, for reading a customer's debits; no constraint of its
+    # own (the document's holds it), which saves a million deferred checks per debit file.
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     mandate = models.ForeignKey(Mandate, on_delete=models.PROTECT, related_name="debits")
     sequence_type = models.CharField(max_length=4, choices=SequenceType.choices)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
-    end_to_end_id = models.CharField(_("référence de bout en bout"), max_length=35, db_index=True)
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.COLLECTING, db_index=True
-    )
+    end_to_end_id = models.CharField(_("référence de bout en bout"), max_length=35)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.COLLECTING)
     returned_on = models.DateField(_("rejeté le"), null=True, blank=True)
     return_reason = models.CharField(_("code de rejet"), max_length=4, blank=True)
     # Where the return came from ("<file sha256>:<position>"): importing it again changes nothing.
@@ -133,6 +135,12 @@ class Debit(models.Model):
 
     class Meta:
         ordering = ["batch_id", "id"]
+        # Plain indexes (no PostgreSQL "_like" twins): returns match by end-to-end id, batch
+        # pages and settlement read a batch's debits by status.
+        indexes = [
+            models.Index(fields=["end_to_end_id"], name="payments_debit_e2e"),
+            models.Index(fields=["batch", "status"], name="payments_debit_batch_status"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["document"],

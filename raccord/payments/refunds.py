@@ -67,8 +67,8 @@ def _setting(profile: OperatorProfile, field: str, name: str) -> str:
 
 def operator_account() -> Debtor:
     """The operator's bank account refunds are paid from: the account the debits are collected
-    to (``raccord.payments.sepa.creditor``: ``OperatorProfile.sepa_creditor_iban`` once it
-    exists, else the setting or environment ``RACCORD_SEPA_CREDITOR_IBAN`` / ``…_BIC``; the BIC
+    to (``raccord.payments.sepa.creditor``: ``OperatorProfile.sepa_creditor_iban``,
+    else the setting or environment ``RACCORD_SEPA_CREDITOR_IBAN`` / ``…_BIC``; the BIC
     is derived from the IBAN when not given). Outside production a demonstration account stands
     in, so that the demo writes a file."""
     profile = OperatorProfile.get()

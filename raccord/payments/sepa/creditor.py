@@ -2,8 +2,7 @@
 the account the money is collected to.
 
 The ICS is ``OperatorProfile.sepa_creditor_id``. The operator's own IBAN and BIC are read from
-``OperatorProfile.sepa_creditor_iban`` / ``sepa_creditor_bic`` once those fields exist, else
-from the settings ``RACCORD_SEPA_CREDITOR_IBAN`` / ``RACCORD_SEPA_CREDITOR_BIC``."""
+``OperatorProfile.sepa_creditor_iban`` / ``sepa_creditor_bic``, else from the settings ``RACCORD_SEPA_CREDITOR_IBAN`` / ``RACCORD_SEPA_CREDITOR_BIC``."""
 
 from __future__ import annotations
 
