@@ -76,9 +76,7 @@ def _transaction_line(path: str | Path, tag: str, number: int) -> int | None:
     seen = 0
     last_line = None
     try:
-        for _event, element in etree.iterparse(
-            str(path), events=("start",), **_safe_parser_args()
-        ):
+        for _event, element in etree.iterparse(str(path), events=("start",), **_safe_parser_args()):
             last_line = element.sourceline
             if element.tag == tag:
                 seen += 1
