@@ -289,8 +289,9 @@ def _life_lines(events: list[dict[str, Any]]) -> list[dict[str, str]]:
                 _("du %(start)s au %(end)s")
                 % {"start": _fr_moment(event["start"]), "end": _fr_moment(event["end"])}
             )
-        if event.get("equipment"):
-            details.append(", ".join(event["equipment"]))
+        if "equipment" in event:
+            # a reception that lent nothing says so (the simulator then lends nothing either)
+            details.append(", ".join(event["equipment"]) or _("aucun matériel prêté"))
         lines.append(
             {
                 "date": _fr(event["date"]),

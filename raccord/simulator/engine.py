@@ -206,7 +206,8 @@ def _signup(play: _Play, event: Event) -> None:
 
 
 def _lent_models(contract: Contract, event: Event) -> list[str]:
-    if event.get("equipment"):
+    """The models the event lends: its ``equipment`` (an empty list: none), else the offer's."""
+    if "equipment" in event.data:
         return list(event.data["equipment"])
     return list(contract.offer.equipment.order_by("code").values_list("code", flat=True))
 

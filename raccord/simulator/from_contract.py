@@ -158,6 +158,27 @@ def _lent_models(contract: Contract) -> list[str]:
     return sorted(codes)
 
 
+def _exchanges_rebuilt(contract: Contract) -> list[dict[str, Any]]:
+    """S2: each exchange, from the returns it opened (one per model replaced, opened the day the
+    replacements were delivered); the models replaced the same day make one exchange."""
+    exchanged: dict[date, list[str]] = {}
+    for opened_on, code in (
+        EquipmentReturn.objects.filter(contract=contract, reason=EquipmentReturn.Reason.EXCHANGE)
+        .order_by("opened_on", "pk")
+        .values_list("opened_on", "unit__model__code")
+    ):
+        exchanged.setdefault(opened_on, []).append(code)
+    return [
+        {
+            "date": delivered.isoformat(),
+            "type": "equipment_exchange",
+            "equipment": codes,
+            "delivered": delivered.isoformat(),
+        }
+        for delivered, codes in exchanged.items()
+    ]
+
+
 def _events_rebuilt(contract: Contract, offers: list[Subscription]) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     signup_offer = offers[0].product if offers else contract.offer.code
@@ -179,10 +200,9 @@ def _events_rebuilt(contract: Contract, offers: list[Subscription]) -> list[dict
             "date": contract.equipment_received_date.isoformat(),
             "type": kind,
         }
-        lent = _lent_models(contract)
-        if lent:
-            # The models really lent; without any, the simulator lends the offer's equipment.
-            received["equipment"] = lent
+        # The models really lent, none if none was (left out, the simulator would lend the
+        # offer's equipment and could charge a non-return fee the real line never owes).
+        received["equipment"] = _lent_models(contract)
         events.append(received)
     if contract.activation_date is not None:
         events.append({"date": contract.activation_date.isoformat(), "type": "first_connection"})
@@ -248,6 +268,7 @@ def _events_rebuilt(contract: Contract, offers: list[Subscription]) -> list[dict
             if contract.legitimate_reason_proof:
                 event["proof"] = contract.legitimate_reason_proof[:300]
         events.append(event)
+    events += _exchanges_rebuilt(contract)
     returns = (
         EquipmentReturn.objects.filter(contract=contract, returned_on__isnull=False)
         .select_related("unit__model")

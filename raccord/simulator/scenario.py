@@ -387,6 +387,11 @@ def _event_kinds(offers: set[str], options: set[str], models: set[str]) -> dict[
             raise ScenarioError(where, "au moins un modèle est attendu.")
         return codes
 
+    def lent_list(where: str, value: Any) -> tuple[str, ...]:
+        # What the delivery or the installer's visit leaves with the subscriber: an empty list
+        # says nothing is lent (a line without equipment, or units the subscriber owns).
+        return _codes(where, value, models, "modèle d'équipement inconnu")
+
     def source(where: str, value: Any) -> str:
         if value not in INELIGIBILITY_SOURCES:
             raise ScenarioError(where, "« study » (étude technique) ou « installer » attendu.")
@@ -397,8 +402,8 @@ def _event_kinds(offers: set[str], options: set[str], models: set[str]) -> dict[
 
     return {
         "signup": _Kind(required={"offer": offer}, optional={"options": option_list}),
-        "equipment_received": _Kind(optional={"equipment": model_list}),
-        "installation": _Kind(optional={"equipment": model_list}),
+        "equipment_received": _Kind(optional={"equipment": lent_list}),
+        "installation": _Kind(optional={"equipment": lent_list}),
         "first_connection": _Kind(),
         "ineligible": _Kind(optional={"source": source, "note": text}),
         "cancellation": _Kind(optional={"reason": text}),

@@ -301,3 +301,162 @@ def test_a_withdrawal_after_activation_is_replayed__C6(signup_request: SignupReq
         ("2027-01-15", "withdrawal"),
     ]
     assert scenario["subscriber"]["express_start"] is True
+
+
+def _live(pk: int, until: date, acts: dict[date, Callable[[date], Any]]) -> Contract:
+    """The real life, day by day on the test database: the acts of each day, then the real
+    daily jobs and, on the run day, the real monthly run."""
+    from datetime import timedelta
+
+    from raccord.contracts.daily import daily_run
+
+    day = Contract.objects.get(pk=pk).signup_date
+    while day <= until:
+        if day in acts:
+            acts[day](day)
+        daily_run(on=day, actor=SYSTEM)
+        if run_date_of(day) == day:
+            billing_run(month=day.replace(day=1), at=paris(day.year, day.month, day.day))
+        day += timedelta(days=1)
+    return Contract.objects.get(pk=pk)
+
+
+def _replayed_like_the_real_documents(contract: Contract, until: date) -> list[Document]:
+    """Play the scenario rebuilt from ``contract`` in the sandbox and check it gives the real
+    documents line by line; returns the real documents."""
+    scenario = scenario_from_contract(contract=contract, until=until, extra_events=[])
+    played = sandbox_play(json.dumps(scenario))
+    assert played.returncode == 0, played.stderr
+    simulated = json.loads(played.stdout)
+    assert "errors" not in simulated, simulated.get("errors")
+    assert simulated["status"] == contract.status
+    real = list(
+        Document.objects.filter(customer_id=contract.customer_id)
+        .order_by("issue_date", "pk")
+        .prefetch_related("lines")
+    )
+    assert [(d["issue_date"], Decimal(d["total"])) for d in simulated["documents"]] == [
+        (d.issue_date.isoformat(), d.total) for d in real
+    ]
+    for document, copy in zip(real, simulated["documents"], strict=True):
+        assert [
+            (line["kind"], line["product"], Decimal(line["amount"])) for line in copy["lines"]
+        ] == [(line.kind, line.product, line.amount) for line in document.lines.all()]
+    return real
+
+
+def test_a_reception_that_lent_nothing_is_rebuilt_as_such__S2(active: Contract) -> None:
+    # given a line received without any unit lent (the offer's catalogue lends an antenna)
+    assert active.offer.equipment.exists()
+    # when
+    scenario = scenario_from_contract(contract=active, until=date(2027, 6, 30), extra_events=[])
+    # then the reception says so: the simulator lends nothing either
+    reception = next(e for e in scenario["events"] if e["type"] == "equipment_received")
+    assert reception["equipment"] == []
+    from raccord.backoffice.whatif_views import _life_lines
+
+    assert "aucun matériel prêté" in _life_lines([reception])[0]["details"]
+
+
+def test_an_exchange_of_the_real_life_is_rebuilt__S2(active: Contract) -> None:
+    from raccord.equipment.services import equipment_exchange, equipment_units_assign
+
+    # given an antenna lent at reception and exchanged, the replacement delivered on 1 March
+    equipment_units_assign(contract=active, models=["ANT"], on=date(2027, 1, 12), actor=SYSTEM)
+    equipment_exchange(contract=active, models=["ANT"], delivered=date(2027, 3, 1), actor=SYSTEM)
+    # when
+    scenario = scenario_from_contract(contract=active, until=date(2027, 6, 30), extra_events=[])
+    # then the reception lends the antenna once and the exchange follows on its delivery day
+    events = [e for e in scenario["events"] if e["type"].startswith("equipment")]
+    assert events == [
+        {"date": "2027-01-12", "type": "equipment_received", "equipment": ["ANT"]},
+        {
+            "date": "2027-03-01",
+            "type": "equipment_exchange",
+            "equipment": ["ANT"],
+            "delivered": "2027-03-01",
+        },
+    ]
+
+
+@pytest.mark.slow
+def test_a_termination_without_equipment_replays_without_a_non_return_fee__S2(
+    signup_request: SignupRequest,
+) -> None:
+    from raccord.contracts.termination import contract_termination_request
+
+    # given a real line received without equipment, terminated, past every return deadline
+    contract = signup_create(
+        request=replace(signup_request, option_codes=[]),
+        actor=Actor.customer(None),
+        at=paris(2027, 1, 5),
+    )
+    pk = contract.pk
+    until = date(2027, 6, 30)
+    contract = _live(
+        pk,
+        until,
+        {
+            date(2027, 1, 12): lambda day: contract_equipment_receive(
+                contract=Contract.objects.get(pk=pk), on=day, actor=SYSTEM
+            ),
+            date(2027, 1, 20): lambda day: contract_activate(
+                contract=Contract.objects.get(pk=pk), on=day, source="radius", actor=SYSTEM
+            ),
+            date(2027, 3, 10): lambda day: contract_termination_request(
+                contract=Contract.objects.get(pk=pk), requested_on=day, actor=SYSTEM
+            ),
+        },
+    )
+    assert contract.status == Contract.Status.TERMINATED
+    # when its life is replayed, then the same documents, and no fee for equipment never lent
+    real = _replayed_like_the_real_documents(contract, until)
+    assert not any(line.kind == "non_return_fee" for d in real for line in d.lines.all())
+
+
+@pytest.mark.slow
+def test_an_exchange_not_returned_replays_to_the_same_non_return_fee__S2(
+    signup_request: SignupRequest,
+) -> None:
+    from raccord.catalog.models import EquipmentModel
+    from raccord.equipment.services import equipment_exchange, equipment_units_assign
+
+    # given a real line whose antenna is exchanged and the old one never sent back
+    contract = signup_create(
+        request=replace(signup_request, option_codes=[]),
+        actor=Actor.customer(None),
+        at=paris(2027, 1, 5),
+    )
+    pk = contract.pk
+
+    def receive(day: date) -> None:
+        contract_equipment_receive(contract=Contract.objects.get(pk=pk), on=day, actor=SYSTEM)
+        equipment_units_assign(
+            contract=Contract.objects.get(pk=pk), models=["ANT"], on=day, actor=SYSTEM
+        )
+
+    until = date(2027, 6, 30)
+    contract = _live(
+        pk,
+        until,
+        {
+            date(2027, 1, 12): receive,
+            date(2027, 1, 20): lambda day: contract_activate(
+                contract=Contract.objects.get(pk=pk), on=day, source="radius", actor=SYSTEM
+            ),
+            date(2027, 2, 25): lambda day: equipment_exchange(
+                contract=Contract.objects.get(pk=pk),
+                models=["ANT"],
+                delivered=date(2027, 3, 1),
+                actor=SYSTEM,
+            ),
+        },
+    )
+    # when its life is replayed, then the same documents, the exchange's fee included
+    real = _replayed_like_the_real_documents(contract, until)
+    assert [
+        (line.product, line.amount)
+        for d in real
+        for line in d.lines.all()
+        if line.kind == "non_return_fee"
+    ] == [("ANT", EquipmentModel.objects.get(code="ANT").non_return_fee)]

@@ -84,6 +84,14 @@ BROKEN: dict[str, tuple[Breaker, str]] = {
         ),
         "la fin de la coupure doit suivre son début",
     ),
+    "an exchange of nothing": (
+        _append_event({"date": "2027-02-10", "type": "equipment_exchange", "equipment": []}),
+        "au moins un modèle est attendu",
+    ),
+    "a return of nothing": (
+        _append_event({"date": "2027-02-10", "type": "equipment_returned", "equipment": []}),
+        "au moins un modèle est attendu",
+    ),
     "missing required event field": (
         _append_event({"date": "2027-02-10", "type": "equipment_exchange"}),
         "champ obligatoire manquant « equipment »",
@@ -127,3 +135,12 @@ def test_an_installer_visit_means_the_installer_mode__C2(scenario: dict[str, Any
 def test_a_policy_override_is_converted_by_the_model_field(scenario: dict[str, Any]) -> None:
     scenario["policy"] = {"invoice_day": 4, "legitimate_reasons": ["décès"]}
     assert scenario_parse(scenario).policy == {"invoice_day": 4, "legitimate_reasons": ["décès"]}
+
+
+@pytest.mark.parametrize("kind", ["equipment_received", "installation"])
+def test_a_reception_may_lend_no_equipment__S2(kind: str, scenario: dict[str, Any]) -> None:
+    # « nothing lent » is said with an empty list; without the key the offer's equipment is lent
+    scenario["events"][1] = {"date": "2027-01-12", "type": kind, "equipment": []}
+    assert scenario_parse(scenario).events[1].data == {"equipment": ()}
+    del scenario["events"][1]["equipment"]
+    assert "equipment" not in scenario_parse(scenario).events[1].data
