@@ -485,7 +485,51 @@ def _billing(*, today: date) -> None:
     month = (first.activation_date.replace(day=1) + timedelta(days=32)).replace(day=1)
     while run_date_of(month, policy) <= today:
         billing_run(month=month, at=_at(run_date_of(month, policy), 6))
+        _collect(month=month, today=today)
         month = (month + timedelta(days=32)).replace(day=1)
+
+
+def _collect(*, month: date, today: date) -> None:
+    """The month's money, as an operator would have it by ``today``: each debit file made on
+    the run day and sent, settled once its date has passed (P1-P2); cheque payers paid before
+    the due day (P5). Idempotent: files, settlements and cheques are found again, not redone."""
+    from raccord.billing.models import Document
+    from raccord.payments.debits import (
+        debit_batch_settle,
+        debit_batch_submit,
+        debit_files_for_month,
+    )
+    from raccord.payments.ledger import cheque_key, payment_record
+    from raccord.payments.models import Payment
+
+    actor = Actor.system("Démonstration")
+    run_day = run_date_of(month, Policy.get())
+    for result in debit_files_for_month(month=month, at=_at(run_day, 7), actor=actor, force=True):
+        for batch in [*result.earlier, *([result.batch] if result.batch else [])]:
+            debit_batch_submit(batch=batch, on=run_day, actor=actor)
+            if batch.debit_date <= today:
+                debit_batch_settle(batch=batch, on=batch.debit_date, actor=actor)
+    cheques = Document.objects.filter(
+        kind=Document.Kind.INVOICE,
+        payment_method="cheque",
+        issue_date=run_day,
+        total__gt=0,
+    ).select_related("customer")
+    for invoice in cheques:
+        received = invoice.issue_date + timedelta(days=5)
+        if received > today:
+            continue
+        payment_record(
+            customer=invoice.customer,
+            method=Payment.Method.CHEQUE,
+            amount=invoice.total,
+            received_on=received,
+            actor=actor,
+            reference=f"Chèque pour la facture {invoice.number}",
+            key=cheque_key(bank="Banque de démonstration", number=invoice.number),
+            document_ids=[invoice.pk],
+            at=_at(received, 9),
+        )
 
 
 def demo_load(*, today: date) -> DemoReport:
