@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.db.models import Count
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_POST
 from raccord.backoffice.forms import AccessibleFormMixin
 from raccord.backoffice.roles import ROLE_ADMIN, ROLE_BILLING, role_required
 from raccord.backoffice.views import _render
+from raccord.billing.models import Document
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor
 from raccord.core.models import Policy
@@ -40,12 +42,42 @@ from raccord.payments.returns import MAX_BYTES, returns_import
 from raccord.payments.sepa.batch_file import batch_figures
 from raccord.payments.sepa.reasons import reason_get
 from raccord.payments.sepa.schemas import PAIN008_VERSIONS, pain008_validate
+from raccord.payments.tasks import BACKGROUND_FROM, debit_files_create
 
 logger = logging.getLogger(__name__)
 BATCHES_SHOWN = 36
 DEBITS_SHOWN = 200
 IMPORTS_SHOWN = 24
 BILLING = (ROLE_BILLING, ROLE_ADMIN)
+
+
+def _in_background(request: HttpRequest, *, form: DebitFileForm, month: dt.date) -> bool:
+    """A big month goes to a worker when one runs (a broker is configured): the page says so
+    and the files appear in the list when they are made. Small months, and a laptop without a
+    broker, are made at once."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return False
+    last = (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    due = Document.objects.filter(
+        payment_method="sepa", due_date__gte=month, due_date__lte=last, total__gt=0
+    ).count()
+    if due < BACKGROUND_FROM:
+        return False
+    debit_files_create.delay(
+        month.isoformat(),
+        request.user.pk,
+        form.cleaned_data["version"],
+        form.cleaned_data["forcer"],
+    )
+    messages.info(
+        request,
+        _(
+            "%(n)s factures à prélever : les fichiers sont créés en arrière-plan et "
+            "apparaîtront dans cette liste (rechargez la page dans quelques minutes)."
+        )
+        % {"n": due},
+    )
+    return True
 
 
 def _agent(request: HttpRequest) -> Actor:
@@ -153,6 +185,8 @@ def _create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _batches_page(request, form=form, status=400)
     month: dt.date = form.cleaned_data["mois"]
+    if _in_background(request, form=form, month=month):
+        return redirect("backoffice:debit_batches")
     try:
         results = debit_files_for_month(
             month=month,
