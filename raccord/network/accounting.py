@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.db import connection, transaction
 
 from raccord.contracts.models import Contract
@@ -110,8 +111,37 @@ def usage_contributions(days: dict[int, tuple[int, int]]) -> dict[int, tuple[int
     return result
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_MICRO = timedelta(microseconds=1)
+_HOUR_US = 3_600_000_000
+_days_by_hour: dict[int, int] = {}
+
+
+def to_us(moment: datetime) -> int:
+    """A moment as integer microseconds since the epoch: exact, cheap to compare."""
+    if moment.tzinfo is None:  # SQLite gives Django's naive UTC
+        return (moment - _EPOCH_NAIVE) // _MICRO
+    return (moment - EPOCH) // _MICRO
+
+
+def from_us(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+def _day_us(value: int) -> int:
+    """``paris_day`` of a moment in microseconds, cached per hour (offsets change on hours)."""
+    hour = value // _HOUR_US
+    day = _days_by_hour.get(hour)
+    if day is None:
+        if len(_days_by_hour) > 100_000:
+            _days_by_hour.clear()
+        day = _days_by_hour[hour] = paris_day(from_us(hour * _HOUR_US))
+    return day
+
+
 class _Session:
-    """A session row in memory while a batch is merged."""
+    """A session row in memory while a batch is merged; times in microseconds."""
 
     __slots__ = (
         "calling",
@@ -119,20 +149,21 @@ class _Session:
         "closed_by_reload",
         "contract_id",
         "days",
+        "days_text",
         "dirty",
         "framed_ip",
         "id",
         "input",
         "key",
-        "last_record_at",
+        "last",
         "login",
         "nas",
         "old_days",
         "output",
         "session_id",
         "session_time",
-        "started_at",
-        "stopped_at",
+        "started",
+        "stopped",
     )
 
     key: str
@@ -140,9 +171,9 @@ class _Session:
     session_id: str
     login: str
     contract_id: int | None
-    started_at: datetime
-    last_record_at: datetime
-    stopped_at: datetime | None
+    started: int
+    last: int
+    stopped: int | None
     closed_by_reload: bool
     input: int
     output: int
@@ -151,6 +182,7 @@ class _Session:
     framed_ip: str
     calling: str
     days: dict[int, tuple[int, int]]
+    days_text: str
 
     def __init__(self) -> None:
         self.id: int | None = None
@@ -162,25 +194,36 @@ class _Session:
             self.old_days = dict(self.days)
         return self.days
 
-
-def _start_of(record: AccountingRecord) -> datetime:
-    if record.started_at is not None:
-        return record.started_at
-    if record.session_time:
-        return record.at - timedelta(seconds=record.session_time)
-    return record.at
+    def days_stored(self) -> str:
+        """``usage_days`` to write: formatted again only when the days changed."""
+        return self.days_text if self.old_days is None else usage_days_format(self.days)
 
 
-def _new_session(record: AccountingRecord, key: str, contract_id: int | None) -> _Session:
+class _Record:
+    """A record's times in microseconds, computed once."""
+
+    __slots__ = ("at", "record", "start")
+
+    def __init__(self, record: AccountingRecord) -> None:
+        self.record = record
+        self.at = to_us(record.at)
+        if record.started_at is not None:
+            self.start = to_us(record.started_at)
+        else:
+            self.start = self.at - record.session_time * 1_000_000
+
+
+def _new_session(item: _Record, key: str, contract_id: int | None) -> _Session:
+    record = item.record
     s = _Session()
     s.key = key
     s.nas = record.nas
     s.session_id = record.session_id
     s.login = record.login
     s.contract_id = contract_id
-    s.started_at = _start_of(record)
-    s.last_record_at = record.at
-    s.stopped_at = record.at if record.status == STOP else None
+    s.started = item.start
+    s.last = item.at
+    s.stopped = item.at if record.status == STOP else None
     s.closed_by_reload = False
     s.input = record.input_octets
     s.output = record.output_octets
@@ -189,31 +232,30 @@ def _new_session(record: AccountingRecord, key: str, contract_id: int | None) ->
     s.framed_ip = record.framed_ip
     s.calling = record.calling_station
     s.days = {}
+    s.days_text = ""
     s.old_days = {}
     if record.input_octets or record.output_octets:
-        s.days[paris_day(record.at)] = (record.input_octets, record.output_octets)
+        s.days[_day_us(item.at)] = (record.input_octets, record.output_octets)
     s.dirty = True
     return s
 
 
-def _merge(s: _Session, record: AccountingRecord) -> None:
-    start = _start_of(record)
-    if start < s.started_at:
-        s.started_at = start
+def _merge(s: _Session, item: _Record) -> None:
+    record = item.record
+    if item.start < s.started:
+        s.started = item.start
         s.dirty = True
     inp, out, st = record.input_octets, record.output_octets, record.session_time
     if st > s.session_time or inp > s.input or out > s.output:
         # The record that brings progress dates the session's last sign of life.
-        if record.at > s.last_record_at:
-            s.last_record_at = record.at
+        if item.at > s.last:
+            s.last = item.at
         s.session_time = max(s.session_time, st)
         s.input = max(s.input, inp)
         s.output = max(s.output, out)
         s.dirty = True
-    if record.status == STOP and (
-        s.stopped_at is None or s.closed_by_reload or record.at < s.stopped_at
-    ):
-        s.stopped_at = record.at
+    if record.status == STOP and (s.stopped is None or s.closed_by_reload or item.at < s.stopped):
+        s.stopped = item.at
         s.closed_by_reload = False
         s.cause = record.terminate_cause
         s.dirty = True
@@ -224,7 +266,7 @@ def _merge(s: _Session, record: AccountingRecord) -> None:
         s.calling = record.calling_station
         s.dirty = True
     if inp or out:
-        day = paris_day(record.at)
+        day = _day_us(item.at)
         current = s.days.get(day)
         if current is None or inp > current[0] or out > current[1]:
             s.touch_days()[day] = (
@@ -233,15 +275,14 @@ def _merge(s: _Session, record: AccountingRecord) -> None:
             s.dirty = True
 
 
-def _reload_close(s: _Session, reloads: list[datetime]) -> None:
+def _reload_close(s: _Session, reloads: list[int]) -> None:
     """A session without Stop ends at the first reboot of its NAS after its last record."""
-    if s.stopped_at is not None and not s.closed_by_reload:
+    if s.stopped is not None and not s.closed_by_reload:
         return
-    floor = max(s.last_record_at, s.started_at)
-    index = bisect_left(reloads, floor)
+    index = bisect_left(reloads, max(s.last, s.started))
     end = reloads[index] if index < len(reloads) else None
-    if end != s.stopped_at:
-        s.stopped_at = end
+    if end != s.stopped:
+        s.stopped = end
         s.closed_by_reload = end is not None
         s.cause = "NAS-Reboot" if end is not None else ""
         s.dirty = True
@@ -252,11 +293,20 @@ def _reload_close(s: _Session, reloads: list[datetime]) -> None:
 _TABLE = AccountingSession._meta.db_table
 _USAGE = DailyUsage._meta.db_table
 _RELOAD = NasReload._meta.db_table
-_SELECT_COLUMNS = (
-    "id, key, nas_address, session_id, login, contract_id, started_at, last_record_at, "
-    "stopped_at, closed_by_reload, input_octets, output_octets, session_time, terminate_cause, "
+_COLUMNS_HEAD = "id, key, nas_address, session_id, login, contract_id, "
+_COLUMNS_TAIL = (
+    "closed_by_reload, input_octets, output_octets, session_time, terminate_cause, "
     "framed_ip, calling_station, usage_days"
 )
+# PostgreSQL hands the times over as integer microseconds (no datetime to build per row).
+_SELECT_PG = (
+    _COLUMNS_HEAD
+    + "(EXTRACT(EPOCH FROM started_at) * 1000000)::bigint, "
+    + "(EXTRACT(EPOCH FROM last_record_at) * 1000000)::bigint, "
+    + "(EXTRACT(EPOCH FROM stopped_at) * 1000000)::bigint, "
+    + _COLUMNS_TAIL
+)
+_SELECT_SQLITE = _COLUMNS_HEAD + "started_at, last_record_at, stopped_at, " + _COLUMNS_TAIL
 _INSERT_COLUMNS = (
     "key",
     "nas_address",
@@ -275,11 +325,12 @@ _INSERT_COLUMNS = (
     "calling_station",
     "usage_days",
 )
+_TIMES = ("started_at", "last_record_at", "stopped_at")
 _UPDATE_COLUMNS = (
     ("contract_id", "bigint"),
-    ("started_at", "timestamptz"),
-    ("last_record_at", "timestamptz"),
-    ("stopped_at", "timestamptz"),
+    ("started_at", "bigint"),
+    ("last_record_at", "bigint"),
+    ("stopped_at", "bigint"),
     ("closed_by_reload", "boolean"),
     ("input_octets", "bigint"),
     ("output_octets", "bigint"),
@@ -291,17 +342,105 @@ _UPDATE_COLUMNS = (
 )
 
 
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+# Per-connection scratch tables the batch is copied into (COPY is the cheapest way in), then
+# applied and emptied by one statement.
+_SESSION_TEMP = "network_session_batch"
+_USAGE_TEMP = "network_usage_batch"
+_TEMP_COLUMNS = (
+    ("id", "bigint"),
+    ("key", "text"),
+    ("nas_address", "text"),
+    ("session_id", "text"),
+    ("login", "text"),
+    *_UPDATE_COLUMNS,
+)
+_temp_ready: set[tuple[int, int]] = set()
 
 
-def _db_time(value: datetime | None, pg: bool) -> Any:
-    """PostgreSQL takes aware datetimes; SQLite wants Django's UTC text."""
-    if value is None or pg:
-        return value
-    return connection.ops.adapt_datetimefield_value(value)
+def _batch_tables(cursor: Any) -> None:
+    raw = cursor.connection
+    key = (id(raw), raw.info.backend_pid)
+    if key in _temp_ready:
+        return
+    columns = ", ".join(f"{name} {kind}" for name, kind in _TEMP_COLUMNS)
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SESSION_TEMP} ({columns})")
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_USAGE_TEMP} (contract_id bigint, day date, "
+        "input_octets bigint, output_octets bigint)"
+    )
+    if len(_temp_ready) > 1000:
+        _temp_ready.clear()
+    # Known to exist once committed (a rolled back batch takes its CREATE with it).
+    transaction.on_commit(lambda: _temp_ready.add(key))
+
+
+def _value(name: str) -> str:
+    return f"to_timestamp(v.{name} / 1000000.0)" if name in _TIMES else f"v.{name}"
+
+
+_UPSERT_USAGE = (
+    f"ON CONFLICT (contract_id, day) DO UPDATE SET "
+    f"input_octets = {_USAGE}.input_octets + EXCLUDED.input_octets, "
+    f"output_octets = {_USAGE}.output_octets + EXCLUDED.output_octets"
+)
+_INSERT_NAMES = ", ".join(_INSERT_COLUMNS)
+_INSERT_VALUES = ", ".join(_value(name) for name in _INSERT_COLUMNS)
+_UPDATE_SETS = ", ".join(f"{name} = {_value(name)}" for name, _kind in _UPDATE_COLUMNS)
+_APPLY_PG = (
+    f"WITH v AS (DELETE FROM {_SESSION_TEMP} RETURNING *), "  # noqa: S608 - fixed names only
+    f"created AS (INSERT INTO {_TABLE} ({_INSERT_NAMES}) "
+    f"SELECT {_INSERT_VALUES} FROM v WHERE v.id IS NULL), "
+    f"changed AS (UPDATE {_TABLE} AS s SET {_UPDATE_SETS} "
+    "FROM v WHERE v.id IS NOT NULL AND s.id = v.id), "
+    f"u AS (DELETE FROM {_USAGE_TEMP} RETURNING *) "
+    f"INSERT INTO {_USAGE} (contract_id, day, input_octets, output_octets) "
+    f"SELECT contract_id, day, input_octets, output_octets FROM u {_UPSERT_USAGE}"
+)
+
+
+def _write_pg(
+    cursor: Any, sessions: list[_Session], usage: dict[tuple[int, int], list[int]]
+) -> None:
+    """New and changed sessions and the usage of a batch: two COPYs, one statement."""
+    if not sessions and not usage:
+        return
+    _batch_tables(cursor)
+    if sessions:
+        with cursor.cursor.copy(f"COPY {_SESSION_TEMP} FROM STDIN") as copy:
+            for s in sessions:
+                copy.write_row(
+                    (
+                        s.id,
+                        s.key,
+                        s.nas[:64],
+                        s.session_id[:253],
+                        s.login[:64],
+                        s.contract_id,
+                        s.started,
+                        s.last,
+                        s.stopped,
+                        s.closed_by_reload,
+                        s.input,
+                        s.output,
+                        s.session_time,
+                        s.cause[:40],
+                        s.framed_ip[:45],
+                        s.calling[:64],
+                        s.days_stored(),
+                    )
+                )
+    rows = [(c, day_of(d), i, o) for (c, d), (i, o) in usage.items() if i or o]
+    if rows:
+        with cursor.cursor.copy(f"COPY {_USAGE_TEMP} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    cursor.execute(_APPLY_PG)
+
+
+def _sqlite_time(value: int | None) -> Any:
+    if value is None:
+        return None
+    return connection.ops.adapt_datetimefield_value(from_us(value))
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -312,16 +451,16 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 def _sessions_read(cursor: Any, keys: list[str], pg: bool) -> dict[str, _Session]:
     rows: list[Any] = []
     if pg:
-        cursor.execute(
-            f"SELECT {_SELECT_COLUMNS} FROM {_TABLE} WHERE key = ANY(%s) FOR UPDATE",  # noqa: S608
-            [keys],
-        )
-        rows = cursor.fetchall()
+        # No row lock: the batch holds the ingestion lock, and nothing else writes sessions.
+        # Server-side binding: the keys go as one array parameter, not quoted into the SQL.
+        with psycopg.Cursor(cursor.connection) as raw:
+            raw.execute(f"SELECT {_SELECT_PG} FROM {_TABLE} WHERE key = ANY(%s)", [keys])  # noqa: S608
+            rows = raw.fetchall()
     else:
         for chunk in _chunks(keys):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
-                f"SELECT {_SELECT_COLUMNS} FROM {_TABLE} WHERE key IN ({marks})",  # noqa: S608
+                f"SELECT {_SELECT_SQLITE} FROM {_TABLE} WHERE key IN ({marks})",  # noqa: S608
                 list(chunk),
             )
             rows.extend(cursor.fetchall())
@@ -338,7 +477,7 @@ def _sessions_read(cursor: Any, keys: list[str], pg: bool) -> dict[str, _Session
             started,
             last,
             stopped,
-            s.closed_by_reload,
+            closed,
             s.input,
             s.output,
             s.session_time,
@@ -347,126 +486,108 @@ def _sessions_read(cursor: Any, keys: list[str], pg: bool) -> dict[str, _Session
             s.calling,
             days,
         ) = row
-        s.started_at = _aware(started)
-        s.last_record_at = _aware(last)
-        s.stopped_at = _aware(stopped) if stopped is not None else None
-        s.closed_by_reload = bool(s.closed_by_reload)
+        if pg:
+            s.started, s.last, s.stopped = started, last, stopped
+        else:
+            s.started = to_us(_sqlite_datetime(started))
+            s.last = to_us(_sqlite_datetime(last))
+            s.stopped = to_us(_sqlite_datetime(stopped)) if stopped is not None else None
+        s.closed_by_reload = bool(closed)
         s.days = usage_days_parse(days)
+        s.days_text = days
         sessions[s.key] = s
     return sessions
 
 
-def _insert_rows(sessions: list[_Session], pg: bool) -> list[tuple[Any, ...]]:
-    return [
-        (
-            s.key,
-            s.nas[:64],
-            s.session_id[:253],
-            s.login[:64],
-            s.contract_id,
-            _db_time(s.started_at, pg),
-            _db_time(s.last_record_at, pg),
-            _db_time(s.stopped_at, pg),
-            s.closed_by_reload,
-            s.input,
-            s.output,
-            s.session_time,
-            s.cause[:40],
-            s.framed_ip[:45],
-            s.calling[:64],
-            usage_days_format(s.days),
-        )
-        for s in sessions
-    ]
+def _sqlite_datetime(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _sessions_insert(cursor: Any, sessions: list[_Session], pg: bool) -> None:
+def _sessions_insert(cursor: Any, sessions: list[_Session]) -> None:
+    """SQLite: the new sessions."""
     if not sessions:
         return
-    rows = _insert_rows(sessions, pg)
     columns = ", ".join(_INSERT_COLUMNS)
-    if pg:
-        with cursor.cursor.copy(f"COPY {_TABLE} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-        cursor.executemany(f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks})", rows)  # noqa: S608
+    marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    cursor.executemany(
+        f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks})",  # noqa: S608
+        [
+            (
+                s.key,
+                s.nas[:64],
+                s.session_id[:253],
+                s.login[:64],
+                s.contract_id,
+                _sqlite_time(s.started),
+                _sqlite_time(s.last),
+                _sqlite_time(s.stopped),
+                s.closed_by_reload,
+                s.input,
+                s.output,
+                s.session_time,
+                s.cause[:40],
+                s.framed_ip[:45],
+                s.calling[:64],
+                s.days_stored(),
+            )
+            for s in sessions
+        ],
+    )
 
 
-def _sessions_update(cursor: Any, sessions: list[_Session], pg: bool) -> None:
+def _sessions_update(cursor: Any, sessions: list[_Session]) -> None:
+    """SQLite: the changed sessions."""
     if not sessions:
         return
-    values = [
-        (
-            s.contract_id,
-            _db_time(s.started_at, pg),
-            _db_time(s.last_record_at, pg),
-            _db_time(s.stopped_at, pg),
-            s.closed_by_reload,
-            s.input,
-            s.output,
-            s.session_time,
-            s.cause[:40],
-            s.framed_ip[:45],
-            s.calling[:64],
-            usage_days_format(s.days),
-            s.id,
-        )
-        for s in sessions
-    ]
-    if pg:
-        columns = [list(column) for column in zip(*values, strict=True)]
-        names = [name for name, _type in _UPDATE_COLUMNS]
-        casts = ", ".join(f"%s::{kind}[]" for _name, kind in _UPDATE_COLUMNS)
-        sets = ", ".join(f"{name} = v.{name}" for name in names)
-        cursor.execute(
-            f"UPDATE {_TABLE} AS s SET {sets} "  # noqa: S608
-            f"FROM unnest({casts}, %s::bigint[]) AS v({', '.join(names)}, id) WHERE s.id = v.id",
-            columns,
-        )
-    else:
-        sets = ", ".join(f"{name} = %s" for name, _type in _UPDATE_COLUMNS)
-        cursor.executemany(f"UPDATE {_TABLE} SET {sets} WHERE id = %s", values)  # noqa: S608
+    sets = ", ".join(f"{name} = %s" for name, _type in _UPDATE_COLUMNS)
+    cursor.executemany(
+        f"UPDATE {_TABLE} SET {sets} WHERE id = %s",  # noqa: S608
+        [
+            (
+                s.contract_id,
+                _sqlite_time(s.started),
+                _sqlite_time(s.last),
+                _sqlite_time(s.stopped),
+                s.closed_by_reload,
+                s.input,
+                s.output,
+                s.session_time,
+                s.cause[:40],
+                s.framed_ip[:45],
+                s.calling[:64],
+                s.days_stored(),
+                s.id,
+            )
+            for s in sessions
+        ],
+    )
 
 
-def _usage_add(cursor: Any, usage: dict[tuple[int, int], list[int]], pg: bool) -> None:
+def _usage_add(cursor: Any, usage: dict[tuple[int, int], list[int]]) -> None:
+    """SQLite: the batch's usage added to each (contract, day)."""
     rows = [
-        (contract_id, day_of(day), inp, out)
+        (contract_id, day_of(day).isoformat(), inp, out)
         for (contract_id, day), (inp, out) in usage.items()
         if inp or out
     ]
-    if not rows:
-        return
-    upsert = (
-        f"ON CONFLICT (contract_id, day) DO UPDATE SET "
-        f"input_octets = {_USAGE}.input_octets + EXCLUDED.input_octets, "
-        f"output_octets = {_USAGE}.output_octets + EXCLUDED.output_octets"
-    )
-    if pg:
-        cursor.execute(
-            f"INSERT INTO {_USAGE} (contract_id, day, input_octets, output_octets) "  # noqa: S608
-            f"SELECT * FROM unnest(%s::bigint[], %s::date[], %s::bigint[], %s::bigint[]) {upsert}",
-            [list(column) for column in zip(*rows, strict=True)],
-        )
-    else:
+    if rows:
         cursor.executemany(
             f"INSERT INTO {_USAGE} (contract_id, day, input_octets, output_octets) "  # noqa: S608
-            f"VALUES (%s, %s, %s, %s) {upsert}",
-            [(c, d.isoformat(), i, o) for c, d, i, o in rows],
+            f"VALUES (%s, %s, %s, %s) {_UPSERT_USAGE}",
+            rows,
         )
 
 
-def _reloads_record(cursor: Any, reloads: list[tuple[str, datetime]], pg: bool) -> None:
+def _reloads_record(cursor: Any, reloads: list[tuple[str, int]], pg: bool) -> None:
     """Store the reboots and close the NAS's sessions that were open then (those of this
     batch are already closed in memory: the same rule, so the update leaves them as they are)."""
     for nas, at in reloads:
+        moment = from_us(at) if pg else _sqlite_time(at)
         cursor.execute(
             f"INSERT INTO {_RELOAD} (nas_address, at) VALUES (%s, %s) "  # noqa: S608
             "ON CONFLICT (nas_address, at) DO NOTHING",
-            [nas, _db_time(at, pg)],
+            [nas, moment],
         )
-        moment = _db_time(at, pg)
         cursor.execute(
             f"UPDATE {_TABLE} SET stopped_at = %s, closed_by_reload = %s, "  # noqa: S608
             "terminate_cause = 'NAS-Reboot' WHERE nas_address = %s "
@@ -489,7 +610,7 @@ class AccountingStore:
         self._contract_of: dict[str, int | None] = {}
         self._unknown_until: dict[str, float] = {}
         self._awaiting: set[str] = set()
-        self._reloads: dict[str, list[datetime]] = {}
+        self._reloads: dict[str, list[int]] = {}
 
     # Logins → contracts, at most one query per batch, only for logins never seen before.
     def _contracts_resolve(self, logins: set[str]) -> None:
@@ -529,7 +650,7 @@ class AccountingStore:
         for nas, at in NasReload.objects.filter(nas_address__in=missing).values_list(
             "nas_address", "at"
         ):
-            self._reloads[nas].append(at)
+            self._reloads[nas].append(to_us(at))
         for nas in missing:
             self._reloads[nas].sort()
 
@@ -553,16 +674,18 @@ class AccountingStore:
         return result
 
     def _store(self, records: Sequence[AccountingRecord], result: StoreResult) -> None:
-        session_records: list[tuple[str, AccountingRecord]] = []
-        reloads: list[tuple[str, datetime]] = []
+        session_records: list[tuple[str, _Record]] = []
+        reloads: list[tuple[str, int]] = []
         logins: set[str] = set()
         nas_seen: set[str] = set()
         for record in records:
             if record.status in RELOAD_STATUSES:
-                reloads.append((record.nas, record.at))
+                reloads.append((record.nas, to_us(record.at)))
                 nas_seen.add(record.nas)
             elif record.status in SESSION_STATUSES and record.session_id:
-                session_records.append((session_key(record.nas, record.session_id), record))
+                session_records.append(
+                    (session_key(record.nas, record.session_id), _Record(record))
+                )
                 logins.add(record.login)
                 nas_seen.add(record.nas)
         pg = connection.vendor == "postgresql"
@@ -584,19 +707,21 @@ class AccountingStore:
                 else {}
             )
             created: list[_Session] = []
-            first_start: dict[str, datetime] = {}
-            for key, record in session_records:
+            first_start: dict[str, int] = {}
+            awaiting = self._awaiting
+            for key, item in session_records:
                 s = sessions.get(key)
                 if s is None:
-                    s = _new_session(record, key, self._contract_of.get(record.login))
+                    s = _new_session(item, key, self._contract_of.get(item.record.login))
                     sessions[key] = s
                     created.append(s)
                 else:
-                    _merge(s, record)
-                if record.login in self._awaiting:
-                    start = _start_of(record)
-                    if record.login not in first_start or start < first_start[record.login]:
-                        first_start[record.login] = start
+                    _merge(s, item)
+                login = item.record.login
+                if login in awaiting and (
+                    login not in first_start or item.start < first_start[login]
+                ):
+                    first_start[login] = item.start
             usage: dict[tuple[int, int], list[int]] = {}
             updated: list[_Session] = []
             for s in sessions.values():
@@ -609,9 +734,12 @@ class AccountingStore:
                     updated.append(s)
                 if s.contract_id is not None and s.old_days is not None:
                     self._usage_diff(usage, s)
-            _sessions_insert(cursor, created, pg)
-            _sessions_update(cursor, updated, pg)
-            _usage_add(cursor, usage, pg)
+            if pg:
+                _write_pg(cursor, created + updated, usage)
+            else:
+                _sessions_insert(cursor, created)
+                _sessions_update(cursor, updated)
+                _usage_add(cursor, usage)
             if reloads:
                 _reloads_record(cursor, reloads, pg)
         result.sessions_created = len(created)
@@ -622,8 +750,17 @@ class AccountingStore:
     @staticmethod
     def _usage_diff(usage: dict[tuple[int, int], list[int]], s: _Session) -> None:
         assert s.old_days is not None and s.contract_id is not None
-        before = usage_contributions(s.old_days)
-        after = usage_contributions(s.days)
+        days, old = s.days, s.old_days
+        if len(days) == 1 and len(old) <= 1 and old.keys() <= days.keys():
+            # The usual session, within one day: what it adds is its rise on that day.
+            ((day, (a_in, a_out)),) = days.items()
+            b_in, b_out = old.get(day, (0, 0))
+            total = usage.setdefault((s.contract_id, day), [0, 0])
+            total[0] += a_in - b_in
+            total[1] += a_out - b_out
+            return
+        before = usage_contributions(old)
+        after = usage_contributions(days)
         for day in before.keys() | after.keys():
             b_in, b_out = before.get(day, (0, 0))
             a_in, a_out = after.get(day, (0, 0))
@@ -632,7 +769,7 @@ class AccountingStore:
                 total[0] += a_in - b_in
                 total[1] += a_out - b_out
 
-    def _activate(self, login: str, start: datetime, result: StoreResult) -> None:
+    def _activate(self, login: str, start: int, result: StoreResult) -> None:
         """N2/C4: the first record of a login activates its contract, on the Paris day the
         session started. Exactly once: the service ignores a contract already active, and the
         login leaves the awaiting set whatever the answer."""
@@ -640,7 +777,7 @@ class AccountingStore:
         self._awaiting.discard(login)
         if contract_id is None:
             return
-        on = start.astimezone(PARIS).date()
+        on = day_of(_day_us(start))
         try:
             contract = contract_activate(
                 contract=Contract(pk=contract_id), on=on, source="radius", actor=self.actor

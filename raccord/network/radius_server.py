@@ -228,6 +228,8 @@ class ServerStats:
     stored: int = 0
     batches: int = 0
     failed_batches: int = 0
+    largest_batch: int = 0
+    slowest_write_s: float = 0.0
     dropped: dict[str, int] = field(default_factory=dict)
 
 
@@ -303,6 +305,7 @@ class RadiusAccountingServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nas_reload_at = time.monotonic() + NAS_RELOAD_EVERY_S
         self._writer_ready = False
+        self._write_started = 0.0
 
     # -- lifecycle
     async def start(self) -> tuple[str, int]:
@@ -343,11 +346,14 @@ class RadiusAccountingServer:
             self._executor.submit(_connection_close).result()
         self._executor.shutdown(wait=True)
         logger.info(
-            "RADIUS server stopped: %s received, %s answered, %s stored in %s batches, dropped %s",
+            "RADIUS server stopped: %s received, %s answered, %s stored in %s batches "
+            "(largest %s, slowest %.3f s), dropped %s",
             self.stats.received,
             self.stats.answered,
             self.stats.stored,
             self.stats.batches,
+            self.stats.largest_batch,
+            self.stats.slowest_write_s,
             self.stats.dropped or "none",
         )
 
@@ -423,6 +429,7 @@ class RadiusAccountingServer:
         batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
         assert self._loop is not None and self.store is not None
         records = [item[0] for item in batch]
+        self._write_started = time.perf_counter()
         future = self._loop.run_in_executor(self._executor, self._write, records)
         self._inflight = future
         future.add_done_callback(partial(self._written, batch))
@@ -453,6 +460,10 @@ class RadiusAccountingServer:
 
     def _written(self, batch: list[tuple[AccountingRecord, bytes, Any]], future: Future) -> None:
         self._inflight = None
+        self.stats.slowest_write_s = max(
+            self.stats.slowest_write_s, time.perf_counter() - self._write_started
+        )
+        self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
         error = future.exception()
         if error is not None:
             # Unanswered: the NAS sends these records again.

@@ -1,0 +1,422 @@
+"""Benchmark of the RADIUS accounting server (network issue): accounting requests/s answered
+after durable storage, beside the same server that only decodes and answers (the limit), both
+flooded by FreeRADIUS's ``radclient`` over loopback; then a kill -9 and restart in the middle of
+a flood, to check that no record is lost or counted twice (the NAS retransmits what was not
+answered).
+
+    .venv/bin/python benchmarks/radius_accounting.py --db postgres --sessions 10000
+    .venv/bin/python benchmarks/radius_accounting.py --db sqlite --sessions 5000
+
+Goal: stored ≥ decode-only / 1.5. The data lives in a throw-away database (a temporary SQLite
+file, or a PostgreSQL database created and dropped here) with ``--lines`` active subscribers
+(one in a hundred awaiting its first connection, so a few activations happen during the flood). Each
+session is a Start, two Interim-Updates (the second past 4 GiB, with gigawords) and a Stop,
+sent round by round so that records of one session are far apart. Every run is bounded: a
+fixed number of requests, radclient stops by itself (retries bounded too)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+SECRET = "bench-secret-2027"  # noqa: S105 - a throw-away loopback secret
+GOAL_RATIO = 1 / 1.5
+EVENT_AT = int(datetime(2027, 6, 1, 20, 0, tzinfo=ZoneInfo("Europe/Paris")).timestamp())
+
+
+def _setup_django(db_url: str) -> None:
+    os.environ["DATABASE_URL"] = db_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "raccord.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def generate(lines: int) -> None:
+    """``lines`` subscribers, 99 % active, 1 % awaiting their first connection."""
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from raccord.catalog.models import CGVVersion, Offer
+    from raccord.contracts.models import Contract
+    from raccord.customers.models import Customer
+    from raccord.eligibility.models import Address
+
+    call_command("migrate", verbosity=0)
+    paris = ZoneInfo("Europe/Paris")
+    offer = Offer.objects.create(
+        code="THD30",
+        label="THD Radio 30",
+        technology="radio",
+        download_mbps=30,
+        upload_mbps=5,
+        monthly_price=Decimal("29.90"),
+        commitment_months=0,
+    )
+    cgv = CGVVersion.objects.create(version="1", effective_date=date(2020, 1, 1))
+    address = Address.objects.create(
+        ban_id="67482_0001_00001",
+        numero=1,
+        nom_voie="Rue Test",
+        code_postal="67000",
+        code_insee="67482",
+        nom_commune="Strasbourg",
+    )
+    signed = datetime(2027, 1, 5, 10, tzinfo=paris)
+    with transaction.atomic():
+        customers = Customer.objects.bulk_create(
+            Customer(
+                reference=f"C{i:09d}",
+                first_name="Abonné",
+                last_name=f"N{i}",
+                email=f"a{i}@example.org",
+                phone="0612345678",
+                postal_address="1 rue Test",
+                postal_code="67000",
+                city="Strasbourg",
+                created_at=signed,
+            )
+            for i in range(lines)
+        )
+        Contract.objects.bulk_create(
+            Contract(
+                reference=f"CT{i:08d}",
+                customer=customer,
+                status="equipment_received" if i % 100 == 0 else "active",
+                offer=offer,
+                offer_label=offer.label,
+                monthly_price=offer.monthly_price,
+                commitment_months=0,
+                download_mbps=30,
+                upload_mbps=5,
+                signup_date=signed.date(),
+                signed_at=signed,
+                channel="online",
+                cgv_version=cgv,
+                cgv_accepted_at=signed,
+                installation_address=address,
+                delivery_name="Abonné",
+                delivery_address="1 rue Test",
+                delivery_postal_code="67000",
+                delivery_city="Strasbourg",
+                installation_mode="kit",
+                payment_method="cheque",
+                network_login=f"rc{i:08d}",
+                equipment_received_date=date(2027, 1, 8),
+                activation_date=None if i % 100 == 0 else date(2027, 1, 10),
+            )
+            for i, customer in enumerate(customers)
+        )
+
+
+def flood_files(
+    directory: Path, *, prefix: str, sessions: int, lines: int, chunk: int = 500
+) -> list[Path]:
+    """Start, Interim, Interim (past 4 GiB), Stop of each session, round by round within
+    files of ``chunk`` sessions (radclient walks its whole list after each answer: files of a
+    few thousand requests keep it from being the bottleneck)."""
+    files = []
+    steps = ["Start", "Interim-Update", "Interim-Update", "Stop"]
+    for first in range(0, sessions, chunk):
+        path = directory / f"{prefix}-{first:07d}.txt"
+        with path.open("w") as out:
+            for step, status in enumerate(steps):
+                for i in range(first, min(first + chunk, sessions)):
+                    received = step * 3_000_000_000 + i  # > 2^32 from the third record on
+                    out.write(
+                        f"User-Name=rc{i % lines:08d},Acct-Status-Type={status},"
+                        f"Acct-Session-Id={prefix}-{i},NAS-IP-Address=192.0.2.1,"
+                        f"Event-Timestamp={EVENT_AT + step * 600},"
+                        f"Acct-Session-Time={step * 600},Acct-Input-Octets={step * 1000},"
+                        f"Acct-Output-Octets={received & 0xFFFFFFFF},"
+                        f"Acct-Output-Gigawords={received >> 32}\n\n"
+                    )
+        files.append(path)
+    return files
+
+
+def expected_received(sessions: int, rounds: int = 4) -> int:
+    return sum((rounds - 1) * 3_000_000_000 + i for i in range(sessions))
+
+
+class Server:
+    def __init__(self, *, port: int, env: dict[str, str], decode_only: bool) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "raccord.manage",
+            "radius",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--secret",
+            SECRET,
+        ]
+        if decode_only:
+            command.append("--decode-only")
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if "coute" not in line:
+            self.process.kill()
+            raise RuntimeError(f"server did not start: {line!r}")
+
+    def cpu_seconds(self) -> float:
+        return process_cpu(self.process.pid)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def flood(port: int, files: list[Path], *, parallel: int, retries: int = 10) -> tuple[float, int]:
+    """radclient on each file in turn; (seconds, packets radclient had to send again)."""
+    radclient = shutil.which("radclient")
+    assert radclient is not None, "radclient (freeradius-utils) is needed"
+    started = time.perf_counter()
+    resent = 0
+    for path in files:
+        done = subprocess.run(
+            [
+                radclient,
+                "-s",
+                "-q",
+                "-p",
+                str(parallel),
+                "-r",
+                str(retries),
+                "-t",
+                "1",
+                "-f",
+                str(path),
+                f"127.0.0.1:{port}",
+                "acct",
+                SECRET,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        resent += lost(done.stdout + done.stderr)
+    return time.perf_counter() - started, resent
+
+
+def lost(output: str) -> int:
+    """radclient's summary counts as lost each packet it had to send again."""
+    found = re.search(r"Lost\s*:\s*(\d+)", output)
+    return int(found.group(1)) if found else 0
+
+
+def check(db_url: str, prefix: str) -> tuple[int, int]:
+    """(sessions stored with this prefix, total received octets) read by a fresh process."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(ROOT)!r});"
+            "from benchmarks.radius_accounting import _setup_django;"
+            f"_setup_django({db_url!r});"
+            "from django.db.models import Count, Sum;"
+            "from raccord.network.models import AccountingSession as S;"
+            f"r = S.objects.filter(session_id__startswith={prefix + '-'!r}, stopped_at__isnull=False)"
+            ".aggregate(n=Count('id'), o=Sum('output_octets'));"
+            "print(r['n'], r['o'] or 0)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DATABASE_URL": db_url},
+    ).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu(name: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving the benchmark database."""
+    if not name:
+        return 0.0
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        pids = [
+            row[0]
+            for row in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]
+            ).fetchall()
+        ]
+    return sum(process_cpu(pid) for pid in pids)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--sessions", type=int, default=10_000, help="sessions per flood")
+    parser.add_argument("--lines", type=int, default=5_000, help="subscribers in the database")
+    parser.add_argument("--parallel", type=int, default=256, help="radclient -p")
+    parser.add_argument("--repeat", type=int, default=2, help="floods of each server (best kept)")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="raccord-bench-radius-"))
+    name = ""
+    if args.db == "sqlite":
+        db_url = f"sqlite:///{tmp}/bench.sqlite3"
+    else:
+        import psycopg
+
+        name = f"raccord_bench_radius_{os.getpid()}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        db_url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    env = {**os.environ, "RACCORD_DATA_DIR": str(tmp), "DATABASE_URL": db_url}
+    try:
+        print(
+            f"RADIUS accounting benchmark on {args.db}: {args.lines} subscribers, floods of "
+            f"{args.sessions} sessions × 4 records, radclient -p {args.parallel}, "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import sys; sys.path.insert(0, {str(ROOT)!r});"
+                "from benchmarks.radius_accounting import _setup_django, generate;"
+                f"_setup_django({db_url!r}); generate({args.lines})",
+            ],
+            check=True,
+            env=env,
+        )
+        rates: dict[str, list[float]] = {"decode-only": [], "stored": []}
+        cpu_us: dict[str, list[float]] = {"decode-only": [], "stored": []}
+        for round_ in range(args.repeat):
+            for mode in ("decode-only", "stored"):
+                prefix = f"r{round_}{mode[0]}"
+                files = flood_files(tmp, prefix=prefix, sessions=args.sessions, lines=args.lines)
+                requests = 4 * args.sessions
+                port = free_port()
+                server = Server(port=port, env=env, decode_only=mode == "decode-only")
+                try:
+                    cpu_before = server.cpu_seconds()
+                    seconds, resent = flood(port, files, parallel=args.parallel)
+                    cpu = server.cpu_seconds() - cpu_before
+                    db_cpu = database_cpu(name)
+                finally:
+                    server.stop()
+                rate = requests / seconds
+                rates[mode].append(rate)
+                cpu_us[mode].append(1e6 * cpu / requests)
+                extra = ""
+                if mode == "stored":
+                    sessions_stored, received = check(db_url, prefix)
+                    ok = sessions_stored == args.sessions and received == expected_received(
+                        args.sessions
+                    )
+                    extra = f", {sessions_stored} sessions stored {'(all, exact counters)' if ok else '(MISMATCH)'}"
+                print(
+                    f"  {mode:11s} {requests} requests in {seconds:6.2f} s = {rate:8.0f} req/s, "
+                    f"server CPU {1e6 * cpu / requests:5.0f} µs/req"
+                    + (f" + database {1e6 * db_cpu / requests:4.0f} µs/req" if db_cpu else "")
+                    + f", resent {resent}{extra}"
+                )
+        decode, stored_rate = max(rates["decode-only"]), max(rates["stored"])
+        ratio = stored_rate / decode
+        cpu_ratio = min(cpu_us["decode-only"]) / min(cpu_us["stored"])
+        print(
+            f"Server CPU per request: decode-only {min(cpu_us['decode-only']):.0f} µs, stored "
+            f"{min(cpu_us['stored']):.0f} µs (ratio {cpu_ratio:.2f}, the figure least disturbed "
+            "by other work on the machine)"
+        )
+        print(
+            f"Best: decode-only {decode:.0f} req/s, stored {stored_rate:.0f} req/s, "
+            f"ratio {ratio:.2f} (goal ≥ {GOAL_RATIO:.2f}: {'met' if ratio >= GOAL_RATIO else 'NOT met'})"
+        )
+
+        # Kill -9 in the middle of a flood, restart on the same port: radclient retransmits.
+        prefix = "kill"
+        files = flood_files(tmp, prefix=prefix, sessions=args.sessions, lines=args.lines)
+        requests = 4 * args.sessions
+        port = free_port()
+        server = Server(port=port, env=env, decode_only=False)
+        outcome: dict[str, float] = {"seconds": 0.0, "resent": 0.0}
+
+        def drive() -> None:
+            seconds, resent = flood(port, files, parallel=args.parallel, retries=30)
+            outcome.update(seconds=seconds, resent=float(resent))
+
+        driver = threading.Thread(target=drive)
+        driver.start()
+        time.sleep(max(0.5, 0.4 * requests / stored_rate))
+        server.kill()
+        killed_at = time.perf_counter()
+        time.sleep(0.5)
+        server = Server(port=port, env=env, decode_only=False)
+        restarted = time.perf_counter() - killed_at
+        driver.join()
+        server.stop()
+        stored_sessions, received = check(db_url, prefix)
+        exact = received == expected_received(args.sessions)
+        print(
+            f"Kill -9 mid-flood, listening again {restarted:.1f} s later: {requests} requests, "
+            f"{int(outcome['resent'])} sent again by radclient; {stored_sessions}/{args.sessions} "
+            "sessions stored and closed, received octets "
+            f"{'exact (nothing lost or counted twice)' if exact else 'WRONG'}"
+        )
+        print(
+            f"Load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine makes figures noisy)"
+        )
+    finally:
+        if name:
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
