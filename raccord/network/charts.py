@@ -10,7 +10,7 @@ from django.utils.formats import date_format
 from raccord.network.selectors import UsageSeries, unit_for, volume
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 8, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 28
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Bar:
     sent_height: float
     title: str
     label: str  # the day under the axis, one day in five
+    label_x: float
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def usage_chart(series: UsageSeries) -> UsageChart:
                 sent_height=round(sent_h, 1),
                 title=title,
                 label=f"{day.day:%d/%m}" if (len(days) - 1 - index) % 5 == 0 else "",
+                label_x=round(x + bar_width / 2, 1),
             )
         )
     ticks = [

@@ -475,8 +475,12 @@ class RadiusAccountingServer:
             self.stats.batches += 1
             self.stats.stored += len(batch)
             result = future.result()
-            for reference in result.activated:
-                logger.info("line %s activated by its first connection", reference)
+            if result.activated:
+                logger.info(
+                    "%s line(s) activated by their first connection: %s",
+                    len(result.activated),
+                    ", ".join(result.activated[:20]) + ("…" if len(result.activated) > 20 else ""),
+                )
             for _record, reply, addr in batch:
                 self._send(reply, addr)
         if self._pending:
