@@ -100,6 +100,9 @@ def test_mon_compte_shows_the_30_day_chart_of_its_own_line_only(line, make_line,
     assert response.status_code == 200
     page = response.content.decode()
     assert page.count("<rect") == 4  # two days with traffic, received and sent each
+    # SVG numbers are never localised (a French decimal comma breaks the drawing)
+    assert re.findall(r'<rect x="[0-9.]+" y="[0-9.]+" width="[0-9.]+" height="[0-9.]+"', page)
+    assert not re.search(r'(?:x|y|width|height)="[0-9]+,[0-9]', page)
     assert "Du 22/05/2027 au 20/06/2027 : 4,7 Go reçus et 300 Mo envoyés" in page
     assert "vendredi 18 juin : 3,2 Go reçus, 200 Mo envoyés" in page
     assert "987" not in page
