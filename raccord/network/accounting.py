@@ -398,6 +398,16 @@ _APPLY_PG = (
 )
 
 
+# One writer at a time (the server and a radacct sync may run together): the read-merge-write
+# of a batch must not interleave with another's. The same round trip tells the planner to join
+# the batch to the sessions by their index: the scratch tables have no statistics, and a hash
+# join would read the whole sessions table for a batch of a few hundred rows.
+_LOCK_PG = (
+    "SELECT pg_advisory_xact_lock(4242002866), "
+    "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
+)
+
+
 def _write_pg(
     cursor: Any, sessions: list[_Session], usage: dict[tuple[int, int], list[int]]
 ) -> None:
@@ -691,9 +701,7 @@ class AccountingStore:
         pg = connection.vendor == "postgresql"
         with connection.cursor() as cursor:
             if pg:
-                # One writer at a time (the server and a radacct sync may run together): the
-                # read-merge-write of a batch must not interleave with another's.
-                cursor.execute("SELECT pg_advisory_xact_lock(4242002866)")
+                cursor.execute(_LOCK_PG)
             self._contracts_resolve(logins)
             self._reloads_load(nas_seen)
             for nas, at in reloads:
