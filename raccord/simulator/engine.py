@@ -52,6 +52,9 @@ from raccord.equipment.services import (
     equipment_return_record,
     equipment_units_assign,
 )
+from raccord.payments.ledger import payment_record
+from raccord.payments.mandates import mandate_change
+from raccord.payments.models import Mandate, Payment
 from raccord.simulator.result import simulation_result
 from raccord.simulator.scenario import Event, Scenario, ScenarioError, scenario_parse
 
@@ -273,9 +276,19 @@ def _offer_change(play: _Play, event: Event, contract: Contract) -> None:
 
 
 def _bank_details_change(play: _Play, event: Event, contract: Contract) -> None:
-    # P4 belongs to the payments work: no service changes a mandate yet. The IBAN was checked
-    # with the real check when the scenario was read; nothing else changes (see the README).
-    return None
+    # P4: a new mandate signed online that day, pending until the debit month the rule gives;
+    # the daily job (mandates_daily_run) then puts it in force and the invoices name it.
+    customer = contract.customer
+    current = contract.mandate
+    mandate_change(
+        customer=customer,
+        iban=event.data["iban"],
+        debtor_name=current.debtor_name if current is not None else customer.full_name,
+        signed_at=_noon(event.date),
+        method=Mandate.SignatureMethod.ONLINE,
+        ip=None,
+        actor=play.customer_actor,
+    )
 
 
 def _outage(play: _Play, event: Event, contract: Contract) -> None:
@@ -344,8 +357,16 @@ def _equipment_returned(play: _Play, event: Event, contract: Contract) -> None:
 
 
 def _cheque_received(play: _Play, event: Event, contract: Contract) -> None:
-    # P5 belongs to the payments work: no service records a cheque yet.
-    return None
+    # P5: the cheque pays the oldest invoices due; late when received on or after their due day.
+    payment_record(
+        customer=contract.customer,
+        method=Payment.Method.CHEQUE,
+        amount=event.data["amount"],
+        received_on=event.date,
+        reference=f"Chèque reçu le {event.date:%d/%m/%Y}",
+        actor=play.world.agent,
+        at=_noon(event.date),
+    )
 
 
 HANDLERS = {
