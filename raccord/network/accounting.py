@@ -344,9 +344,10 @@ _UPDATE_COLUMNS = (
 
 # Per-connection scratch tables the batch is copied into (COPY is the cheapest way in), then
 # applied and emptied by one statement.
-_SESSION_TEMP = "network_session_batch"
-_USAGE_TEMP = "network_usage_batch"
+_SESSION_TEMP = "network_accounting_batch"
 _TEMP_COLUMNS = (
+    ("kind", "char(1)"),  # s: a session, u: a (contract, day) usage increment
+    ("day", "date"),
     ("id", "bigint"),
     ("key", "text"),
     ("nas_address", "text"),
@@ -364,10 +365,6 @@ def _batch_tables(cursor: Any) -> None:
         return
     columns = ", ".join(f"{name} {kind}" for name, kind in _TEMP_COLUMNS)
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SESSION_TEMP} ({columns})")
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_USAGE_TEMP} (contract_id bigint, day date, "
-        "input_octets bigint, output_octets bigint)"
-    )
     if len(_temp_ready) > 1000:
         _temp_ready.clear()
     # Known to exist once committed (a rolled back batch takes its CREATE with it).
@@ -389,12 +386,12 @@ _UPDATE_SETS = ", ".join(f"{name} = {_value(name)}" for name, _kind in _UPDATE_C
 _APPLY_PG = (
     f"WITH v AS (DELETE FROM {_SESSION_TEMP} RETURNING *), "  # noqa: S608 - fixed names only
     f"created AS (INSERT INTO {_TABLE} ({_INSERT_NAMES}) "
-    f"SELECT {_INSERT_VALUES} FROM v WHERE v.id IS NULL), "
+    f"SELECT {_INSERT_VALUES} FROM v WHERE v.kind = 's' AND v.id IS NULL), "
     f"changed AS (UPDATE {_TABLE} AS s SET {_UPDATE_SETS} "
-    "FROM v WHERE v.id IS NOT NULL AND s.id = v.id), "
-    f"u AS (DELETE FROM {_USAGE_TEMP} RETURNING *) "
+    "FROM v WHERE v.kind = 's' AND v.id IS NOT NULL AND s.id = v.id) "
     f"INSERT INTO {_USAGE} (contract_id, day, input_octets, output_octets) "
-    f"SELECT contract_id, day, input_octets, output_octets FROM u {_UPSERT_USAGE}"
+    f"SELECT contract_id, day, input_octets, output_octets FROM v WHERE v.kind = 'u' "
+    f"{_UPSERT_USAGE}"
 )
 
 
@@ -411,39 +408,40 @@ _LOCK_PG = (
 def _write_pg(
     cursor: Any, sessions: list[_Session], usage: dict[tuple[int, int], list[int]]
 ) -> None:
-    """New and changed sessions and the usage of a batch: two COPYs, one statement."""
-    if not sessions and not usage:
+    """New and changed sessions and the usage of a batch: one COPY, one statement."""
+    rows = [(c, day_of(d), i, o) for (c, d), (i, o) in usage.items() if i or o]
+    if not sessions and not rows:
         return
     _batch_tables(cursor)
-    if sessions:
-        with cursor.cursor.copy(f"COPY {_SESSION_TEMP} FROM STDIN") as copy:
-            for s in sessions:
-                copy.write_row(
-                    (
-                        s.id,
-                        s.key,
-                        s.nas[:64],
-                        s.session_id[:253],
-                        s.login[:64],
-                        s.contract_id,
-                        s.started,
-                        s.last,
-                        s.stopped,
-                        s.closed_by_reload,
-                        s.input,
-                        s.output,
-                        s.session_time,
-                        s.cause[:40],
-                        s.framed_ip[:45],
-                        s.calling[:64],
-                        s.days_stored(),
-                    )
+    with cursor.cursor.copy(f"COPY {_SESSION_TEMP} FROM STDIN") as copy:
+        for s in sessions:
+            copy.write_row(
+                (
+                    "s",
+                    None,
+                    s.id,
+                    s.key,
+                    s.nas[:64],
+                    s.session_id[:253],
+                    s.login[:64],
+                    s.contract_id,
+                    s.started,
+                    s.last,
+                    s.stopped,
+                    s.closed_by_reload,
+                    s.input,
+                    s.output,
+                    s.session_time,
+                    s.cause[:40],
+                    s.framed_ip[:45],
+                    s.calling[:64],
+                    s.days_stored(),
                 )
-    rows = [(c, day_of(d), i, o) for (c, d), (i, o) in usage.items() if i or o]
-    if rows:
-        with cursor.cursor.copy(f"COPY {_USAGE_TEMP} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            )
+        blank = (None,) * 7
+        for contract_id, day, inp, out in rows:
+            # kind, day, id…login (5), contract_id, times (3) and flag, octets, the rest
+            copy.write_row(("u", day, *blank[:5], contract_id, *blank[:4], inp, out, *blank[:5]))
     cursor.execute(_APPLY_PG)
 
 
@@ -459,13 +457,20 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 
 
 def _sessions_read(cursor: Any, keys: list[str], pg: bool) -> dict[str, _Session]:
+    """Take the ingestion lock (PostgreSQL) and read the sessions of ``keys``."""
     rows: list[Any] = []
     if pg:
-        # No row lock: the batch holds the ingestion lock, and nothing else writes sessions.
-        # Server-side binding: the keys go as one array parameter, not quoted into the SQL.
-        with psycopg.Cursor(cursor.connection) as raw:
-            raw.execute(f"SELECT {_SELECT_PG} FROM {_TABLE} WHERE key = ANY(%s)", [keys])  # noqa: S608
-            rows = raw.fetchall()
+        # One round trip: the lock, then the read (run in that order by the server, so the
+        # read sees every batch committed before the lock was granted). No row lock: nothing
+        # else writes sessions. Server-side binding: the keys go as one array parameter.
+        raw = cursor.connection
+        with psycopg.Cursor(raw) as lock, psycopg.Cursor(raw) as read:
+            with raw.pipeline():
+                lock.execute(_LOCK_PG)
+                if keys:
+                    read.execute(f"SELECT {_SELECT_PG} FROM {_TABLE} WHERE key = ANY(%s)", [keys])  # noqa: S608
+            if keys:
+                rows = read.fetchall()
     else:
         for chunk in _chunks(keys):
             marks = ", ".join(["%s"] * len(chunk))
@@ -700,8 +705,7 @@ class AccountingStore:
                 nas_seen.add(record.nas)
         pg = connection.vendor == "postgresql"
         with connection.cursor() as cursor:
-            if pg:
-                cursor.execute(_LOCK_PG)
+            # Reads that need no lock first: contracts of new logins, reboots of new NAS.
             self._contracts_resolve(logins)
             self._reloads_load(nas_seen)
             for nas, at in reloads:
@@ -709,11 +713,7 @@ class AccountingStore:
                 index = bisect_left(times, at)
                 if index == len(times) or times[index] != at:
                     times.insert(index, at)
-            sessions = (
-                _sessions_read(cursor, list({key for key, _r in session_records}), pg)
-                if session_records
-                else {}
-            )
+            sessions = _sessions_read(cursor, list({key for key, _r in session_records}), pg)
             created: list[_Session] = []
             first_start: dict[str, int] = {}
             awaiting = self._awaiting
