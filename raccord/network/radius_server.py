@@ -81,6 +81,10 @@ class NasTable:
         self._default = default_secret.encode() if default_secret else None
         self._cache: dict[str, bytes | None] = {}
 
+    @property
+    def empty(self) -> bool:
+        return not self._exact and not self._networks and self._default is None
+
     def secret_for(self, address: str) -> bytes | None:
         try:
             return self._cache[address]
@@ -520,6 +524,11 @@ async def radius_serve(
         max_batch=max_batch,
     )
     await server.start()
+    if nas.empty:
+        logger.warning(
+            "no RADIUS client configured and no --secret: every packet will be dropped "
+            "(add the NAS in the admin, Réseau › clients RADIUS)"
+        )
     stop = stop_event or asyncio.Event()
     if stop_event is None:
         for signum in (signal.SIGINT, signal.SIGTERM):
