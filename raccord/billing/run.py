@@ -37,7 +37,7 @@ from raccord.billing.models import BillingRun, Document, LineKind, PendingItem
 from raccord.contracts.models import Contract, Subscription
 from raccord.core.bulk import ids_update
 from raccord.core.models import Policy
-from raccord.core.money import ZERO
+from raccord.core.money import ZERO, round_half_up
 from raccord.customers.models import Customer
 
 BATCH_SIZE = 2000
@@ -518,7 +518,8 @@ def billing_run(
 
 def _result(run: BillingRun, *, dry_run: bool) -> RunResult:
     totals = Document.objects.filter(run=run).values("kind").annotate(total=Sum("total"))
-    per_kind = {row["kind"]: row["total"] for row in totals}
+    # SQLite sums decimals as floats (113.700000000000): back to cents.
+    per_kind = {row["kind"]: round_half_up(row["total"]) for row in totals}
     return RunResult(
         month=run.month,
         run_date=run.run_date,

@@ -6,6 +6,7 @@ Files are checked against the official schemas shipped with sepaxml."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from io import StringIO
@@ -61,7 +62,9 @@ def test_from_the_demo_debit_return_reminder_payment_refund_and_books(
     _command("demo", "--no-serve", "--date", "2026-11-27")
 
     # the month: December's invoices, dated the 2nd; the 5th is a Saturday → debit on the 7th (P1)
-    _command("billing", "run", "--month", "2026-12", "--no-pdf")
+    ran = _command("billing", "run", "--month", "2026-12", "--no-pdf")
+    # totals in cents, also on SQLite (which sums decimals as floats)
+    assert re.search(r"facture\(s\) pour \d+\.\d\d €", ran), ran
     december = Document.objects.filter(issue_date=date(2026, 12, 2), kind="invoice")
     sepa = list(december.filter(payment_method="sepa").order_by("number"))
     assert len(sepa) >= 2
