@@ -555,6 +555,10 @@ def demo_load(*, today: date) -> DemoReport:
             )
         )
     _billing(today=today)
+    # The network: a NAS client for radclient on this machine, sessions, an outage, an incident.
+    from raccord.network.demo import network_demo_load
+
+    network_demo_load(today=today)
     return report
 
 

@@ -42,5 +42,15 @@ class Command(BaseCommand):
             self.stdout.write(f"    {reference}")
         for error in report.errors:
             self.stderr.write(f"  erreur : {error}")
+        labels = {
+            "mandates": "mandats (mise en vigueur, caducité)",
+            "dunning": "relances (suspensions)",
+            "refunds": "avoirs à rembourser",
+            "network": "coupures détectées",
+        }
+        for name, items in report.other.items():
+            self.stdout.write(f"  {labels.get(name, name)} : {len(items)}")
+            for item in items:
+                self.stdout.write(f"    {item}")
         if not report.changed and not report.errors:
             self.stdout.write("  rien à faire")
