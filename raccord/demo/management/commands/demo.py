@@ -11,7 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from raccord.contracts.models import Contract
 from raccord.demo.loader import demo_load
+from raccord.network.demo import DEMO_NAS_ADDRESS, DEMO_NAS_SECRET
 
 
 class Command(BaseCommand):
@@ -55,6 +57,20 @@ class Command(BaseCommand):
         for login in report.logins:
             note = f"  ({login.note})" if login.note else ""
             out.write(f"    {login.role:<12} {login.email:<40} {login.password}{note}")
+        waiting = (
+            Contract.objects.filter(status=Contract.Status.EQUIPMENT_RECEIVED)
+            .order_by("pk")
+            .first()
+        )
+        if waiting is not None:
+            out.write("")
+            out.write("  Première connexion d'une ligne en attente (C4), dans un autre terminal :")
+            out.write("    raccord radius serve --listen 127.0.0.1:1813")
+            out.write(
+                f"    echo 'User-Name={waiting.network_login},Acct-Status-Type=Start,"
+                f"Acct-Session-Id=demo-1,NAS-IP-Address={DEMO_NAS_ADDRESS}' "
+                f"| radclient 127.0.0.1:1813 acct {DEMO_NAS_SECRET}"
+            )
         if options["no_serve"]:
             return
         out.write("")
