@@ -703,6 +703,12 @@ def payment_text(document: Document, *, today: date) -> str:
     compte FR76 **** **** 0189 ». Paid or unpaid comes with the payments work."""
     payment = document.payment if isinstance(document.payment, dict) else {}
     method = payment.get("method")
+    if (
+        document.kind == Document.Kind.INVOICE
+        and document.total is not None
+        and document.total == 0
+    ):
+        return _("rien à régler")
     if method == "sepa":
         debit = _date(payment, "debit_date")
         if debit is None:

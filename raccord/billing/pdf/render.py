@@ -128,6 +128,8 @@ def _payment_sentence(view: DocumentView) -> str:
                 "iban": _unbroken(payment.iban_masked)
             }
         return _("Ce montant vous est remboursé par nos soins.")
+    if not view.total:
+        return _("Rien à régler : aucun prélèvement ni paiement n'est demandé pour cette facture.")
     if payment.method == "sepa":
         sentence = _("Prélevé le %(date)s sur le compte %(iban)s") % {
             "date": date_long(payment.debit_date) if payment.debit_date else "",

@@ -38,3 +38,19 @@ def test_rejection_fee_without_data_still_reads__P6():
         data={},
     )
     assert line_explanation(fee).startswith("Frais de rejet d'un prélèvement par votre banque")
+
+
+def test_a_zero_invoice_has_nothing_to_pay__B6_P1():
+    from datetime import date
+
+    from raccord.billing.explain import payment_text
+    from raccord.billing.models import Document
+
+    zero = Document(
+        kind=Document.Kind.INVOICE,
+        total=Decimal("0.00"),
+        payment={"method": "sepa", "debit_date": None, "iban_masked": "FR76 **** **** 0189"},
+    )
+    assert payment_text(zero, today=date(2027, 3, 1)) == "rien à régler"
+    zero.total = Decimal("9.90")
+    assert payment_text(zero, today=date(2027, 3, 1)) != "rien à régler"
