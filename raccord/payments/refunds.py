@@ -21,7 +21,6 @@ them exported and writes the ledger's ``Payment(method=refund, amount=−x)`` wi
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,17 +51,13 @@ from raccord.payments.selectors import (
     collecting_document_ids,
     due_invoices,
 )
+from raccord.payments.sepa.creditor import creditor_account_value
 from raccord.payments.sepa_credit import Debtor, Transfer, pain001_write
 
 DEFAULT_VERSION = "001.001.03"
 # A development account (valid RIB key) so that the demo can write a file; production must
 # configure the operator's real account (see ``operator_account``).
 DEMO_IBAN = "FR7630004000010001234567830"
-
-
-def _setting(profile: OperatorProfile, field: str, name: str) -> str:
-    value = getattr(profile, field, "") or getattr(settings, name, "") or os.environ.get(name, "")
-    return "".join(str(value).split()).upper()
 
 
 def operator_account() -> Debtor:
@@ -72,7 +67,7 @@ def operator_account() -> Debtor:
     is derived from the IBAN when not given). Outside production a demonstration account stands
     in, so that the demo writes a file."""
     profile = OperatorProfile.get()
-    raw = _setting(profile, "sepa_creditor_iban", "RACCORD_SEPA_CREDITOR_IBAN")
+    raw = creditor_account_value(profile, "sepa_creditor_iban", "RACCORD_SEPA_CREDITOR_IBAN")
     if not raw:
         if getattr(settings, "PRODUCTION", False):
             raise DomainError(
@@ -81,7 +76,7 @@ def operator_account() -> Debtor:
             )
         raw = DEMO_IBAN
     checked = iban_check(raw)
-    bic = _setting(profile, "sepa_creditor_bic", "RACCORD_SEPA_CREDITOR_BIC")
+    bic = creditor_account_value(profile, "sepa_creditor_bic", "RACCORD_SEPA_CREDITOR_BIC")
     return Debtor(name=profile.legal_name, iban=checked.iban, bic=bic or checked.bic)
 
 

@@ -6,6 +6,8 @@ The ICS is ``OperatorProfile.sepa_creditor_id``. The operator's own IBAN and BIC
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 
 from raccord.core.errors import DomainError
@@ -13,8 +15,11 @@ from raccord.core.models import OperatorProfile
 from raccord.payments.sepa.pain008 import Creditor
 
 
-def _value(profile: OperatorProfile, field: str, setting: str) -> str:
-    value = getattr(profile, field, "") or getattr(settings, setting, "") or ""
+def creditor_account_value(profile: OperatorProfile, field: str, setting: str) -> str:
+    """The operator's collection account detail ``field`` (IBAN or BIC): the profile's, else
+    the setting, else the environment variable of that name; spaces removed, upper case. The
+    debit files and the refunds read the same account through it."""
+    value = getattr(profile, field) or getattr(settings, setting, "") or os.environ.get(setting, "")
     return "".join(str(value).split()).upper()
 
 
@@ -29,12 +34,12 @@ def creditor_get(profile: OperatorProfile | None = None) -> Creditor:
             "fichier de prélèvements.",
             field="sepa_creditor_id",
         )
-    iban = _value(profile, "sepa_creditor_iban", "RACCORD_SEPA_CREDITOR_IBAN")
+    iban = creditor_account_value(profile, "sepa_creditor_iban", "RACCORD_SEPA_CREDITOR_IBAN")
     if not iban:
         raise DomainError(
             "Renseignez l'IBAN du compte de l'opérateur sur lequel les prélèvements sont "
             "encaissés avant de créer un fichier de prélèvements.",
             field="sepa_creditor_iban",
         )
-    bic = _value(profile, "sepa_creditor_bic", "RACCORD_SEPA_CREDITOR_BIC")
+    bic = creditor_account_value(profile, "sepa_creditor_bic", "RACCORD_SEPA_CREDITOR_BIC")
     return Creditor(name=profile.legal_name, iban=iban, bic=bic, creditor_id=ics)
