@@ -8,7 +8,8 @@ equipment fees, gestures; SEPA and cheque payers), then renders them with the re
 pinned to one CPU:
 
 - with the shipped DejaVu Sans subsets (what production does; goal: 150 pages/s, embedded);
-- with the full DejaVu Sans files from the system, embedded (the cost the subsets avoid);
+- with the full DejaVu Sans files from the system, embedded (as fast: font objects are built
+  once per process either way, see raccord/billing/pdf/fonts.py; but bigger files);
 - with Helvetica, not embedded (the upper limit; not acceptable for PDF/A).
 
 Rates are pages per second of CPU time of this process, so they stay "per core" when other
