@@ -188,6 +188,7 @@ def generate(n: int) -> None:
                     subs.append(
                         Subscription(
                             contract=contract,
+                            customer_id=contract.customer_id,
                             kind="offer",
                             product=offer.code,
                             label=offer.label,
@@ -200,6 +201,7 @@ def generate(n: int) -> None:
                     subs.append(
                         Subscription(
                             contract=contract,
+                            customer_id=contract.customer_id,
                             kind="offer",
                             product=fibre.code,
                             label=fibre.label,
@@ -211,6 +213,7 @@ def generate(n: int) -> None:
                     subs.append(
                         Subscription(
                             contract=contract,
+                            customer_id=contract.customer_id,
                             kind="offer",
                             product=offer.code,
                             label=offer.label,
@@ -232,6 +235,7 @@ def generate(n: int) -> None:
                     subs.append(
                         Subscription(
                             contract=contract,
+                            customer_id=contract.customer_id,
                             kind="option",
                             product=option.code,
                             label=option.label,

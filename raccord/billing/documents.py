@@ -406,18 +406,39 @@ class _Cells:
         return self.null if value is None else str(value)
 
 
+# A document built before numbering: kind, customer, its row after id, kind and number, and its
+# lines' rows after document id and position (COPY text on PostgreSQL, cells on SQLite).
+_Built = tuple[str, int, Any, list[Any]]
+
+
 def documents_write(
     *, drafts: Sequence[DraftDocument], issue_date: date, run: BillingRun | None
 ) -> list[IssuedDocument]:
     """Number and insert ``drafts`` in order, with their lines. Call inside a transaction.
 
-    Every row is built first, as text; then, with the series locked (B7), ids and numbers are
-    taken and the rows streamed (COPY on PostgreSQL), so that concurrent workers hold the lock
-    only for the writes. A batch of N documents costs a constant number of queries and no
-    model instance per row."""
-    if not drafts:
-        return []
+    Every row is built first, as text (``documents_build``); then, with the series locked
+    (B7), ids and numbers are taken and the rows streamed (``documents_store``: COPY on
+    PostgreSQL), so that concurrent workers hold the lock only for the writes. A batch of N
+    documents costs a constant number of queries and no model instance per row."""
+    return documents_store(documents_build(drafts=drafts, issue_date=issue_date, run=run))
+
+
+@dataclass
+class BuiltDocuments:
+    """Documents ready to be numbered and written: every row already built as text."""
+
+    issue_date: date
+    policy: Policy
+    documents: list[_Built]
+
+
+def documents_build(
+    *, drafts: Sequence[DraftDocument], issue_date: date, run: BillingRun | None
+) -> BuiltDocuments:
+    """The rows of ``drafts`` (reads the customers' details; writes nothing, locks nothing)."""
     policy = Policy.get()
+    if not drafts:
+        return BuiltDocuments(issue_date=issue_date, policy=policy, documents=[])
     copy = connection.vendor == "postgresql"
     cells = _Cells(copy=copy)
     null = cells.null
@@ -518,6 +539,15 @@ def documents_write(
                 line_cells,
             )
         )
+    return BuiltDocuments(issue_date=issue_date, policy=policy, documents=documents)
+
+
+def documents_store(built: BuiltDocuments) -> list[IssuedDocument]:
+    """Number and insert built documents, in order. Call inside a transaction."""
+    documents, issue_date, policy = built.documents, built.issue_date, built.policy
+    if not documents:
+        return []
+    copy = connection.vendor == "postgresql"
     kinds = [document[0] for document in documents]
     # From here the series are locked until the caller's transaction commits (B7).
     numbers: dict[str, Iterator[str]] = {
@@ -535,11 +565,6 @@ def documents_write(
         IssuedDocument(pk, customer_id, kind, number)
         for pk, (kind, number, customer_id) in zip(ids, issued, strict=True)
     ]
-
-
-# A document built before numbering: kind, customer, its row after id, kind and number, and its
-# lines' rows after document id and position (COPY text on PostgreSQL, cells on SQLite).
-_Built = tuple[str, int, Any, list[Any]]
 
 
 def _same(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -195,7 +196,16 @@ class Subscription(models.Model):
         OFFER = "offer", _("offre")
         OPTION = "option", _("option")
 
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="subscriptions")
+    # The (contract, end_date) index serves the contract's lookups: no second index on it.
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="subscriptions", db_index=False
+    )
+    # The contract's customer, copied (it never changes): the monthly run reads the
+    # subscriptions of a range of customers by this index, not through a join that the planner
+    # may answer by reading the whole table for every batch.
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     kind = models.CharField(max_length=6, choices=Kind.choices)
     product = models.CharField(_("code produit"), max_length=30)
     label = models.CharField(max_length=120)
@@ -207,9 +217,17 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["contract_id", "start_date", "kind", "product"]
-        indexes = [models.Index(fields=["contract", "end_date"])]
+        indexes = [
+            models.Index(fields=["contract", "end_date"]),
+            models.Index(fields=["customer"], name="subscription_customer"),
+        ]
         verbose_name = _("abonnement facturable")
         verbose_name_plural = _("abonnements facturables")
 
     def __str__(self) -> str:
         return f"{self.product} {self.start_date}→{self.end_date or '…'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.customer_id is None and self.contract_id is not None:
+            self.customer_id = self.contract.customer_id
+        super().save(*args, **kwargs)

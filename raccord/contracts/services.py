@@ -41,6 +41,7 @@ def subscriptions_open(*, contract: Contract, start: date) -> None:
     rows = [
         Subscription(
             contract=contract,
+            customer_id=contract.customer_id,
             kind=Subscription.Kind.OFFER,
             product=contract.offer.code,
             label=contract.offer_label,
@@ -52,6 +53,7 @@ def subscriptions_open(*, contract: Contract, start: date) -> None:
     rows += [
         Subscription(
             contract=contract,
+            customer_id=contract.customer_id,
             kind=Subscription.Kind.OPTION,
             product=option.option.code,
             label=option.label,

@@ -1,5 +1,7 @@
 """B8 for real: a run killed (SIGKILL) mid-way resumes and issues every document exactly once,
-with gapless numbers. Runs the real command in a subprocess on a throw-away SQLite file."""
+with gapless numbers. Runs the real command in a subprocess on a throw-away database: a SQLite
+file, or, when the suite runs on PostgreSQL, a PostgreSQL database (where the run writes its
+batches from a second thread while it computes the next)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,11 +33,33 @@ def _python(code: str, env: dict[str, str]) -> str:
     return result.stdout
 
 
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    suite_url = os.environ.get("DATABASE_URL", "")
+    if not suite_url.startswith("postgres"):
+        yield f"sqlite:///{tmp_path / 'run.sqlite3'}"
+        return
+    import psycopg
+
+    base, _name = suite_url.rsplit("/", 1)
+    name = f"raccord_kill_{os.getpid()}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.mark.slow
-def test_a_killed_run_resumes_and_issues_each_document_once__B8(tmp_path: Path) -> None:
+def test_a_killed_run_resumes_and_issues_each_document_once__B8(
+    tmp_path: Path, database_url: str
+) -> None:
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "DATABASE_URL": database_url,
         "RACCORD_DATA_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "raccord.settings",
         "LOG_LEVEL": "WARNING",
