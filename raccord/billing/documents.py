@@ -140,7 +140,7 @@ _SEPA_KEYS = {"method", "debit_date", "mandate", "iban_masked"}
 _CHEQUE_KEYS = {"method", "due_before"}
 
 
-class _CustomerInfo(NamedTuple):
+class CustomerInfo(NamedTuple):
     buyer: str  # JSON
     payment_method: str
     mandate_reference: str
@@ -148,7 +148,7 @@ class _CustomerInfo(NamedTuple):
     contracts: dict[int, str]  # contract id → JSON of its copy
 
 
-def _customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[int, _CustomerInfo]:
+def customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[int, CustomerInfo]:
     """Buyer data, payment method, mandate and contracts of many customers in three queries,
     with their copies already serialised.
 
@@ -204,7 +204,7 @@ def _customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[i
         else:
             mandate_reference = (current[7] or "") if current else ""
             iban = (current[8] or "") if current else ""
-        result[pk] = _CustomerInfo(
+        result[pk] = CustomerInfo(
             buyer=_buyer_json(
                 reference,
                 f"{first_name} {last_name}".strip(),
@@ -223,7 +223,7 @@ def _customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[i
 
 def _payment(
     kind: str,
-    info: _CustomerInfo,
+    info: CustomerInfo,
     issue_date: date,
     policy: Policy,
     debit_date: date | None = None,
@@ -433,9 +433,14 @@ class BuiltDocuments:
 
 
 def documents_build(
-    *, drafts: Sequence[DraftDocument], issue_date: date, run: BillingRun | None
+    *,
+    drafts: Sequence[DraftDocument],
+    issue_date: date,
+    run: BillingRun | None,
+    infos: dict[int, CustomerInfo] | None = None,
 ) -> BuiltDocuments:
-    """The rows of ``drafts`` (reads the customers' details; writes nothing, locks nothing)."""
+    """The rows of ``drafts`` (reads the customers' details unless ``infos`` has them, read
+    by ``customers_info`` for the same debit date; writes nothing, locks nothing)."""
     policy = Policy.get()
     if not drafts:
         return BuiltDocuments(issue_date=issue_date, policy=policy, documents=[])
@@ -446,7 +451,8 @@ def documents_build(
     seller = cells.json(seller_snapshot(OperatorProfile.get()))
     # The same debit date for every SEPA invoice of the batch (P1, P3).
     debit_date = invoice_debit_date(issue_date=issue_date, policy=policy)
-    infos = _customers_info((d.customer_id for d in drafts), debit_month=debit_date)
+    if infos is None:
+        infos = customers_info((d.customer_id for d in drafts), debit_month=debit_date)
     issue_cell, run_cell = cells.day(issue_date), cells.optional(run.pk if run else None)
     vat_cache: dict[tuple[tuple[Decimal, int], ...], str] = {}
     payments: dict[tuple[str, int, bool], tuple[str, str, str | None]] = {}

@@ -27,7 +27,7 @@ import calendar
 import functools
 import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -41,9 +41,11 @@ from django.utils import timezone
 
 from raccord.billing.documents import (
     BuiltDocuments,
+    CustomerInfo,
     DraftDocument,
     DraftLine,
     IssuedDocument,
+    customers_info,
     documents_build,
     documents_store,
 )
@@ -53,6 +55,7 @@ from raccord.core.bulk import ids_update
 from raccord.core.models import Policy
 from raccord.core.money import ZERO, round_half_up
 from raccord.customers.models import Customer
+from raccord.payments.calendar import invoice_debit_date
 
 BATCH_SIZE = 2000
 NO_SETUP_FEE = {Contract.Status.WITHDRAWN, Contract.Status.CANCELLED}
@@ -238,13 +241,36 @@ SUB_FIELDS = (
 ) = range(len(SUB_FIELDS))
 
 
-def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
-    """What the run bills to ``customer_ids`` (ascending, from one batch).
+@dataclass
+class _Reads:
+    """What a batch reads before anything is computed: the customers still to bill, their
+    subscriptions and pending items, and (for a real run) their details for the documents."""
+
+    size: int  # customers in the batch, billed before or not
+    customer_ids: list[int]
+    subs: list[tuple[Any, ...]]
+    items: list[Any]  # the pending items' values
+    infos: dict[int, CustomerInfo] | None = None
+
+
+def _reads(
+    batch: list[int], *, run: BillingRun | None, run_date: date, debit_date: date | None
+) -> _Reads:
+    """The reads of one batch (ascending customer ids), in a constant number of queries.
 
     Rows are selected by the batch's id range (cheaper than a list of thousands of ids) and
     customers outside the list (already billed in this run) are skipped in Python."""
-    first, last = month_start(month), month_end(month)
-    wanted = set(customer_ids)
+    if run is not None:
+        already = set(
+            Document.objects.filter(
+                run=run, customer_id__gte=batch[0], customer_id__lte=batch[-1]
+            ).values_list("customer_id", flat=True)
+        )
+        customer_ids = [cid for cid in batch if cid not in already]
+    else:
+        customer_ids = batch
+    if not customer_ids:
+        return _Reads(size=len(batch), customer_ids=[], subs=[], items=[])
     low, high = customer_ids[0], customer_ids[-1]
     subs = list(
         # both sides of the join by their customer index: the subscriptions' own range, and
@@ -265,8 +291,7 @@ def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
         .order_by("customer_id", "contract_id", "kind", "product", "start_date")
         .values_list(*SUB_FIELDS)
     )
-    starts = {(sub[S_CONTRACT], sub[S_START]) for sub in subs}
-    items = (
+    items = list(
         PendingItem.objects.filter(
             customer_id__gte=low,
             customer_id__lte=high,
@@ -289,6 +314,16 @@ def _plan(customer_ids: list[int], *, month: date, run_date: date) -> _Plan:
             "data",
         )
     )
+    infos = customers_info(customer_ids, debit_month=debit_date) if debit_date is not None else None
+    return _Reads(size=len(batch), customer_ids=customer_ids, subs=subs, items=items, infos=infos)
+
+
+def _plan(reads: _Reads, *, month: date, run_date: date) -> _Plan:
+    """What the run bills to the customers of ``reads`` (computed only: no query)."""
+    first, last = month_start(month), month_end(month)
+    customer_ids, subs, items = reads.customer_ids, reads.subs, reads.items
+    wanted = set(customer_ids)
+    starts = {(sub[S_CONTRACT], sub[S_START]) for sub in subs}
     made = _Lines()
     lines: dict[int, list[DraftLine]] = defaultdict(list)
     billed: dict[date, list[int]] = defaultdict(list)
@@ -452,7 +487,7 @@ def _queue_pdfs(document_ids: list[int]) -> None:
 
 
 def _batch(
-    customer_ids: list[int],
+    reads: _Reads,
     *,
     run: BillingRun | None,
     month: date,
@@ -463,16 +498,7 @@ def _batch(
 ) -> RunResult:
     """Bill one batch of customers (a dry run only adds it to ``preview``, which it returns).
     With a ``writer``, the batch is handed to it and written while the next one is computed."""
-    if run is not None:
-        already = set(
-            Document.objects.filter(
-                run=run, customer_id__gte=customer_ids[0], customer_id__lte=customer_ids[-1]
-            ).values_list("customer_id", flat=True)
-        )
-        pending = [cid for cid in customer_ids if cid not in already]
-    else:
-        pending = customer_ids
-    plan = _plan(pending, month=month, run_date=run_date) if pending else None
+    plan = _plan(reads, month=month, run_date=run_date) if reads.customer_ids else None
     if plan is None or not plan.drafts:
         return preview
     if run is None:
@@ -485,13 +511,36 @@ def _batch(
             total_invoiced=preview.total_invoiced + sum(invoices, start=ZERO),
             total_credited=preview.total_credited + sum(credits, start=ZERO),
         )
-    built = documents_build(drafts=plan.drafts, issue_date=run.run_date, run=run)
+    built = documents_build(drafts=plan.drafts, issue_date=run.run_date, run=run, infos=reads.infos)
     write = functools.partial(_write, plan, built, run=run, render_pdfs=render_pdfs)
     if writer is None:
         write()
     else:
         writer.submit(write)
     return preview
+
+
+class _Reader:
+    """Reads the next batch in its own thread (its own connection) while this one is computed:
+    the batch's queries wait on the database, not on the computation."""
+
+    def __init__(self, read: Callable[[list[int]], _Reads]) -> None:
+        self._read = read
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-reader")
+
+    def reads(self, batches: Iterator[list[int]]) -> Generator[_Reads, None, None]:
+        try:
+            ahead: Future[_Reads] | None = None
+            for batch in batches:
+                future = self._executor.submit(self._read, batch)
+                if ahead is not None:
+                    yield ahead.result()
+                ahead = future
+            if ahead is not None:
+                yield ahead.result()
+        finally:
+            self._executor.submit(_connection_close).result()
+            self._executor.shutdown()
 
 
 _READ_TABLES = (Customer, Contract, Subscription, PendingItem, Document)
@@ -575,14 +624,23 @@ def billing_run(
         dry_run=True,
     )
     _statistics_ensure()
-    writer = _Writer() if run is not None and _pipelined() else None
+    pipelined = run is not None and _pipelined()
+    # the debit date the documents name (``documents_build`` computes the same)
+    debit_date = invoice_debit_date(issue_date=run.run_date, policy=policy) if run else None
+    read = functools.partial(_reads, run=run, run_date=run_date, debit_date=debit_date)
+    batches = (
+        batch
+        for index, batch in enumerate(_customer_batches(batch_size))
+        if shard is None or index % shard[1] == shard[0]
+    )
+    reader = _Reader(read).reads(batches) if pipelined else None
+    all_reads: Iterator[_Reads] = reader if reader is not None else map(read, batches)
+    writer = _Writer() if pipelined else None
     try:
-        for index, customer_ids in enumerate(_customer_batches(batch_size)):
-            if shard is not None and index % shard[1] != shard[0]:
-                continue
+        for reads in all_reads:
             with _cyclic_gc_paused():
                 preview = _batch(
-                    customer_ids,
+                    reads,
                     run=run,
                     month=month,
                     run_date=run_date,
@@ -590,12 +648,14 @@ def billing_run(
                     render_pdfs=render_pdfs,
                     writer=writer,
                 )
-            done += len(customer_ids)
+            done += reads.size
             if progress is not None:
                 progress(done, total_customers)
     finally:
         if writer is not None:
             writer.close()
+        if reader is not None:
+            reader.close()
     if run is None:
         return preview
     if shard is not None:
