@@ -8,7 +8,11 @@ and changed sessions and the daily usage are written together (``accounting_sql`
 one statement on PostgreSQL).
 
 The first record of a login whose contract awaits activation activates it (C4, N2) through the
-contract service, once: the store keeps the logins it has seen active and never asks again."""
+contract service, once: the store keeps the logins it has seen active and never asks again.
+
+One store may serve several writer threads at once (the server's lanes, each with its own
+connection, each on its own partitions of the session keys): a batch works on the caches as
+they were when it began, and ``forget`` replaces them rather than emptying them under it."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import time as monotonic
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from threading import Lock
 
 from django.db import connection, transaction
 
@@ -25,7 +30,10 @@ from raccord.contracts.services import AWAITING_ACTIVATION, contract_activate
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor
 from raccord.network.accounting_sql import (
+    PARTITIONS,
+    activation_lock,
     chunks,
+    partition_of,
     reloads_record,
     sessions_insert,
     sessions_read,
@@ -59,6 +67,7 @@ __all__ = [
     "ACCOUNTING_OFF",
     "ACCOUNTING_ON",
     "INTERIM",
+    "PARTITIONS",
     "RELOAD_STATUSES",
     "SESSION_STATUSES",
     "START",
@@ -66,6 +75,7 @@ __all__ = [
     "AccountingRecord",
     "AccountingStore",
     "StoreResult",
+    "partition_of",
     "usage_contributions",
 ]
 
@@ -86,6 +96,16 @@ class StoreResult:
 # --- the store -----------------------------------------------------------------------------
 
 
+class _Caches:
+    """Which contract each login belongs to, the logins awaiting activation, NAS reboots."""
+
+    def __init__(self) -> None:
+        self.contract_of: dict[str, int | None] = {}
+        self.unknown_until: dict[str, float] = {}
+        self.awaiting: set[str] = set()
+        self.reloads: dict[str, list[int]] = {}
+
+
 class AccountingStore:
     """Stores batches of records. One instance per process: it caches which contract each
     login belongs to, which logins are known to be active (never activated again), and the
@@ -93,18 +113,19 @@ class AccountingStore:
 
     def __init__(self, *, actor: Actor | None = None) -> None:
         self.actor = actor or Actor.system("Serveur RADIUS")
-        self._contract_of: dict[str, int | None] = {}
-        self._unknown_until: dict[str, float] = {}
-        self._awaiting: set[str] = set()
-        self._reloads: dict[str, list[int]] = {}
+        self._caches = _Caches()
+        # Held only to claim a login's activation (two lanes may see its first records).
+        self._claim = Lock()
 
     # Logins → contracts, at most one query per batch, only for logins never seen before.
-    def _contracts_resolve(self, logins: set[str]) -> None:
+    @staticmethod
+    def _contracts_resolve(caches: _Caches, logins: set[str]) -> None:
         now = monotonic.monotonic()
+        contract_of, unknown_until = caches.contract_of, caches.unknown_until
         missing = [
             login
             for login in logins
-            if login not in self._contract_of or self._unknown_until.get(login, now + 1) <= now
+            if login not in contract_of or unknown_until.get(login, now + 1) <= now
         ]
         if not missing:
             return
@@ -119,33 +140,32 @@ class AccountingStore:
         for login in missing:
             if login in found:
                 pk, waits = found[login]
-                self._contract_of[login] = pk
-                self._unknown_until.pop(login, None)
+                contract_of[login] = pk
+                unknown_until.pop(login, None)
                 if waits:
-                    self._awaiting.add(login)
+                    caches.awaiting.add(login)
             else:
-                self._contract_of[login] = None
-                self._unknown_until[login] = now + UNKNOWN_LOGIN_RETRY_S
+                contract_of[login] = None
+                unknown_until[login] = now + UNKNOWN_LOGIN_RETRY_S
 
-    def _reloads_load(self, nas_addresses: set[str]) -> None:
-        missing = [nas for nas in nas_addresses if nas not in self._reloads]
+    @staticmethod
+    def _reloads_load(caches: _Caches, nas_addresses: set[str]) -> None:
+        missing = [nas for nas in nas_addresses if nas not in caches.reloads]
         if not missing:
             return
-        for nas in missing:
-            self._reloads[nas] = []
+        found: dict[str, list[int]] = {nas: [] for nas in missing}
         for nas, at in NasReload.objects.filter(nas_address__in=missing).values_list(
             "nas_address", "at"
         ):
-            self._reloads[nas].append(to_us(at))
-        for nas in missing:
-            self._reloads[nas].sort()
+            found[nas].append(to_us(at))
+        for nas, times in found.items():
+            # Published sorted and whole: another lane may read it at once.
+            caches.reloads.setdefault(nas, sorted(times))
 
     def forget(self) -> None:
-        """Drop the caches (after the database was rolled back, e.g. a failed batch)."""
-        self._contract_of.clear()
-        self._unknown_until.clear()
-        self._awaiting.clear()
-        self._reloads.clear()
+        """Drop the caches (after the database was rolled back, e.g. a failed batch). A batch
+        running in another thread keeps the ones it began with."""
+        self._caches = _Caches()
 
     def store(self, records: Sequence[AccountingRecord]) -> StoreResult:
         result = StoreResult(records=len(records))
@@ -160,6 +180,7 @@ class AccountingStore:
         return result
 
     def _store(self, records: Sequence[AccountingRecord], result: StoreResult) -> None:
+        caches = self._caches
         session_records: list[tuple[str, TimedRecord]] = []
         reloads: list[tuple[str, int]] = []
         logins: set[str] = set()
@@ -175,23 +196,27 @@ class AccountingStore:
                 logins.add(record.login)
                 nas_seen.add(record.nas)
         pg = connection.vendor == "postgresql"
+        keys = list({key for key, _r in session_records})
+        # A reboot closes sessions of every partition.
+        partitions = range(PARTITIONS) if reloads else {partition_of(key) for key in keys}
         with connection.cursor() as cursor:
             # Reads that need no lock first: contracts of new logins, reboots of new NAS.
-            self._contracts_resolve(logins)
-            self._reloads_load(nas_seen)
+            self._contracts_resolve(caches, logins)
+            self._reloads_load(caches, nas_seen)
             for nas, at in reloads:
-                times = self._reloads[nas]
+                times = caches.reloads[nas]
                 index = bisect_left(times, at)
                 if index == len(times) or times[index] != at:
                     times.insert(index, at)
-            sessions = sessions_read(cursor, list({key for key, _r in session_records}), pg)
+            sessions = sessions_read(cursor, keys, pg, sorted(partitions))
             created: list[SessionState] = []
             first_start: dict[str, int] = {}
-            awaiting = self._awaiting
+            awaiting = caches.awaiting
+            contract_of = caches.contract_of
             for key, item in session_records:
                 s = sessions.get(key)
                 if s is None:
-                    s = session_new(item, key, self._contract_of.get(item.record.login))
+                    s = session_new(item, key, contract_of.get(item.record.login))
                     sessions[key] = s
                     created.append(s)
                 else:
@@ -204,7 +229,7 @@ class AccountingStore:
             usage: dict[tuple[int, int], list[int]] = {}
             updated: list[SessionState] = []
             for s in sessions.values():
-                reload_times = self._reloads.get(s.nas)
+                reload_times = caches.reloads.get(s.nas)
                 if reload_times:
                     session_reload_close(s, reload_times)
                 if not s.dirty:
@@ -221,10 +246,28 @@ class AccountingStore:
                 usage_add(cursor, usage)
             if reloads:
                 reloads_record(cursor, reloads, pg)
-        result.sessions_created = len(created)
-        result.sessions_updated = len(updated)
-        for login, start in first_start.items():
-            self._activate(login, start, result)
+            result.sessions_created = len(created)
+            result.sessions_updated = len(updated)
+            # In contract order, one batch at a time (the activation lock): whatever two lanes
+            # activate, they lock the contracts in no order that could cross.
+            claimed = sorted(
+                (contract_id, login, start)
+                for login, start in first_start.items()
+                if (contract_id := self._activation_claim(caches, login)) is not None
+            )
+            if claimed and pg:
+                activation_lock(cursor)
+        for contract_id, login, start in claimed:
+            self._activate(contract_id, login, start, result)
+
+    def _activation_claim(self, caches: _Caches, login: str) -> int | None:
+        """The contract this batch activates for ``login``, if no other batch claimed it: the
+        login leaves the awaiting set whatever the service answers."""
+        with self._claim:
+            if login not in caches.awaiting:
+                return None
+            caches.awaiting.discard(login)
+        return caches.contract_of.get(login)
 
     @staticmethod
     def _usage_diff(usage: dict[tuple[int, int], list[int]], s: SessionState) -> None:
@@ -248,14 +291,10 @@ class AccountingStore:
                 total[0] += a_in - b_in
                 total[1] += a_out - b_out
 
-    def _activate(self, login: str, start: int, result: StoreResult) -> None:
+    def _activate(self, contract_id: int, login: str, start: int, result: StoreResult) -> None:
         """N2/C4: the first record of a login activates its contract, on the Paris day the
-        session started. Exactly once: the service ignores a contract already active, and the
-        login leaves the awaiting set whatever the answer."""
-        contract_id = self._contract_of.get(login)
-        self._awaiting.discard(login)
-        if contract_id is None:
-            return
+        session started. Exactly once: the service locks the contract and ignores one already
+        active."""
         on = day_of(day_us(start))
         try:
             contract = contract_activate(

@@ -3,6 +3,7 @@ on SQLite executemany. Used only by ``raccord.network.accounting``."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -118,25 +119,50 @@ _APPLY_PG = (
     "FROM v WHERE v.kind = 's' AND v.id IS NOT NULL AND s.id = v.id) "
     f"INSERT INTO {_USAGE} (contract_id, day, input_octets, output_octets) "
     f"SELECT contract_id, day, input_octets, output_octets FROM v WHERE v.kind = 'u' "
-    f"{_UPSERT_USAGE}"
+    f"ORDER BY contract_id, day {_UPSERT_USAGE}"
 )
 
 
-# One writer at a time (the server and a radacct sync may run together): the read-merge-write
-# of a batch must not interleave with another's. The same round trip tells the planner to join
-# the batch to the sessions by their index: the scratch tables have no statistics, and a hash
-# join would read the whole sessions table for a batch of a few hundred rows.
-_LOCK_PG = (
-    "SELECT pg_advisory_xact_lock(4242002866), "
+# Writers exclude each other by partition of the session keys: a batch locks the partitions
+# its keys fall in (all of them when it records a NAS reboot, which closes sessions of every
+# partition), always in ascending order, so two writers never wait on each other in a cycle.
+# The server writes each partition from a lane of its own (two batches in flight), the radacct
+# sync locks them all. The hash is crc32, the same in every process (Python's ``hash`` of a
+# string is not). The same round trip tells the planner to join the batch to the sessions by
+# their index: the scratch tables have no statistics, and a hash join would read the whole
+# sessions table for a batch of a few hundred rows.
+PARTITIONS = 2
+_LOCK_BASE = 4242002866
+# Activations (contract row locks, events) are serialised across writers: their locks are taken
+# after the batch's usage rows, and in no order another writer could cross.
+_ACTIVATION_LOCK = _LOCK_BASE + 1000
+_PLANNER_PG = (
     "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
 )
+
+
+def partition_of(key: str) -> int:
+    return zlib.crc32(key.encode()) % PARTITIONS
+
+
+def _lock_pg(partitions: Sequence[int]) -> str:
+    # A select list is evaluated left to right: the locks are taken in ascending order.
+    locks = "".join(f"pg_advisory_xact_lock({_LOCK_BASE + p}), " for p in sorted(set(partitions)))
+    return f"SELECT {locks}{_PLANNER_PG}"
+
+
+def activation_lock(cursor: Any) -> None:
+    """PostgreSQL: taken once by a batch before its first activation, held to its commit."""
+    cursor.execute(f"SELECT pg_advisory_xact_lock({_ACTIVATION_LOCK})")
 
 
 def write_pg(
     cursor: Any, sessions: list[SessionState], usage: dict[tuple[int, int], list[int]]
 ) -> None:
     """New and changed sessions and the usage of a batch: one COPY, one statement."""
-    rows = [(c, day_of(d), i, o) for (c, d), (i, o) in usage.items() if i or o]
+    # (contract, day) rows in one order for every writer: two lanes adding to the same rows
+    # wait for each other, never in a cycle.
+    rows = [(c, day_of(d), i, o) for (c, d), (i, o) in sorted(usage.items()) if i or o]
     if not sessions and not rows:
         return
     _batch_tables(cursor)
@@ -183,17 +209,21 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def sessions_read(cursor: Any, keys: list[str], pg: bool) -> dict[str, SessionState]:
-    """Take the ingestion lock (PostgreSQL) and read the sessions of ``keys``."""
+def sessions_read(
+    cursor: Any, keys: list[str], pg: bool, partitions: Sequence[int]
+) -> dict[str, SessionState]:
+    """Lock ``partitions`` (PostgreSQL) and read the sessions of ``keys``."""
     rows: list[Any] = []
     if pg:
-        # One round trip: the lock, then the read (run in that order by the server, so the
-        # read sees every batch committed before the lock was granted). No row lock: nothing
-        # else writes sessions. Server-side binding: the keys go as one array parameter.
+        if not partitions:
+            return {}
+        # One round trip: the locks, then the read (run in that order by the server, so the
+        # read sees every batch committed before the locks were granted). No row lock: nothing
+        # else writes these sessions. Server-side binding: the keys go as one array parameter.
         raw = cursor.connection
         with psycopg.Cursor(raw) as lock, psycopg.Cursor(raw) as read:
             with raw.pipeline():
-                lock.execute(_LOCK_PG)
+                lock.execute(_lock_pg(partitions))
                 if keys:
                     read.execute(f"SELECT {_SELECT_PG} FROM {_TABLE} WHERE key = ANY(%s)", [keys])  # noqa: S608
             if keys:
@@ -309,7 +339,7 @@ def usage_add(cursor: Any, usage: dict[tuple[int, int], list[int]]) -> None:
     """SQLite: the batch's usage added to each (contract, day)."""
     rows = [
         (contract_id, day_of(day).isoformat(), inp, out)
-        for (contract_id, day), (inp, out) in usage.items()
+        for (contract_id, day), (inp, out) in sorted(usage.items())
         if inp or out
     ]
     if rows:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
+import threading
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -15,9 +20,11 @@ from raccord.core.models import Event
 from raccord.network.accounting import (
     ACCOUNTING_ON,
     INTERIM,
+    PARTITIONS,
     START,
     STOP,
     AccountingStore,
+    partition_of,
     usage_contributions,
 )
 from raccord.network.models import AccountingSession, DailyUsage
@@ -292,3 +299,145 @@ def test_a_session_reporting_after_the_reboot_is_not_closed_by_it__N1(active, st
     other.store([later, start])
     other.store([reboot])
     assert AccountingSession.objects.get().stopped_at is None
+
+
+# --- writers in parallel: the server's lanes and a radacct sync -----------------------------
+
+
+def test_session_keys_fall_in_the_same_partition_in_every_process():
+    # given: keys spread over the partitions here
+    keys = [f"{NAS}|s{i}" for i in range(40)]
+    here = [partition_of(key) for key in keys]
+    # when: another process with another string hash seed places them
+    code = (
+        "import sys, django; django.setup(); "
+        "from raccord.network.accounting_sql import partition_of; "
+        "print(','.join(str(partition_of(k)) for k in sys.argv[1:]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *keys],
+        cwd=Path(__file__).resolve().parents[3],
+        env={
+            **os.environ,
+            "PYTHONHASHSEED": "12345",
+            "DJANGO_SETTINGS_MODULE": "raccord.settings",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # then: the same partitions, and every partition has keys
+    assert [int(p) for p in out.strip().split(",")] == here
+    assert set(here) == set(range(PARTITIONS))
+
+
+def _session_ids(partition: int, count: int, prefix: str) -> list[str]:
+    ids = (f"{prefix}{i}" for i in itertools.count())
+    return list(
+        itertools.islice((s for s in ids if partition_of(f"{NAS}|{s}") == partition), count)
+    )
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has one writer: the server uses one lane"
+)
+def test_two_lanes_and_a_sync_on_the_same_usage_never_deadlock_and_count_exactly(
+    transactional_db, make_line
+):
+    # given: two lines; lane 0 and lane 1 write sessions of their own partition, the sync
+    # sessions of both; all add to the same (line, day) usage rows, listed in opposite orders
+    lines = [make_line(received=date(2027, 1, 8), activated=date(2027, 1, 9)) for _ in range(2)]
+    logins = [line.network_login for line in lines]
+    at = paris(2027, 6, 1, 12)
+
+    def batches(ids: list[str], order: int) -> list[list]:
+        out = []
+        for step in range(1, 4):
+            for first in range(0, len(ids), 4):
+                chunk = ids[first : first + 4]
+                out.append(
+                    [
+                        record(
+                            INTERIM,
+                            login=logins[(i + order) % 2],
+                            at=at + timedelta(minutes=step),
+                            session=session,
+                            session_time=60 * step,
+                            out=1000 * step + i,
+                        )
+                        for i, session in enumerate(chunk)
+                    ]
+                )
+        return out
+
+    lanes = AccountingStore()  # the server's lanes share one store
+    work = {
+        "lane-0": (lanes, batches(_session_ids(0, 24, "a"), 0)),
+        "lane-1": (lanes, batches(_session_ids(1, 24, "b"), 1)),
+        "sync": (AccountingStore(), batches([f"c{i}" for i in range(24)], 0)),
+    }
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(work))
+
+    def run(store: AccountingStore, todo: list[list]) -> None:
+        try:
+            barrier.wait(10)
+            for batch in todo:
+                store.store(batch)
+        except BaseException as error:  # reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in work.values()]
+    # when: all three write at once
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # then: no deadlock, no error, and each line's usage is the sum of its sessions' highest
+    assert not errors, errors
+    assert AccountingSession.objects.count() == 72
+    expected: dict[int, int] = {line.pk: 0 for line in lines}
+    for contract_id, out in AccountingSession.objects.values_list("contract_id", "output_octets"):
+        expected[contract_id] += out
+    usage = dict(DailyUsage.objects.values_list("contract_id", "output_octets"))
+    assert usage == expected
+    assert sum(usage.values()) == 3 * sum(3000 + i % 4 for i in range(24))
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has one writer: the server uses one lane"
+)
+def test_a_line_seen_by_two_writers_at_once_is_activated_once__N2_C4(transactional_db, make_line):
+    # given: a line awaiting activation; two writers each get one of its sessions
+    waiting = make_line(received=date(2027, 1, 8))
+    login = waiting.network_login
+    stores = [AccountingStore(), AccountingStore()]
+    sessions = [_session_ids(0, 1, "x")[0], _session_ids(1, 1, "y")[0]]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(10)
+            stores[index].store(
+                [record(START, login=login, at=paris(2027, 1, 12, 20), session=sessions[index])]
+            )
+        except BaseException as error:  # reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    # when
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # then: both sessions stored, one activation
+    assert not errors, errors
+    assert AccountingSession.objects.filter(contract=waiting).count() == 2
+    waiting.refresh_from_db()
+    assert waiting.activation_date == date(2027, 1, 12)
+    assert Event.objects.filter(verb="contract.activated", subject_id=waiting.pk).count() == 1
