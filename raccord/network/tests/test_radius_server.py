@@ -6,12 +6,26 @@ import socket
 from datetime import date
 
 import pytest
+from django.db import connection
+from pyrad.packet import AcctPacket, PacketError
 
 from raccord.conftest import paris
 from raccord.contracts.models import Contract
 from raccord.core.models import Event
+from raccord.network.accounting import PARTITIONS, partition_of
 from raccord.network.models import AccountingSession, DailyUsage, NasClient
-from raccord.network.radius_server import nas_table_load
+from raccord.network.radius_server import (
+    MalformedPacket,
+    _wanted_table,
+    accounting_response,
+    nas_table_load,
+    radius_dictionary,
+    record_from_attributes,
+    record_from_packet,
+    request_attributes,
+    request_authentic,
+    response_to,
+)
 from raccord.network.tests.conftest import (
     RADCLIENT,
     SECRET,
@@ -94,7 +108,7 @@ def test_start_activates_interim_counts_stop_closes__C4_N2(radius_server, make_l
         Acct_Session_Time=3600,
         Acct_Output_Octets=9_000_000,
         Acct_Input_Octets=400_000,
-        Acct_Terminate_Cause="User-Request",
+        Acct_Terminate_Cause=1,  # User-Request
     )
     assert radclient(radius_server.port, stop).answered == 1
     # then
@@ -227,3 +241,77 @@ def test_nas_clients_from_the_database_and_unknown_nas_dropped(transactional_db,
     finally:
         nobody.stop()
     assert AccountingSession.objects.count() == 1
+
+
+def test_sessions_go_down_both_lanes_and_the_line_is_activated_once__C4_N2(
+    radius_server, make_line
+):
+    # given: a line awaiting activation, two sessions whose keys fall in different partitions
+    line = make_line(received=date(2027, 1, 8))
+    ids = {partition_of(f"192.0.2.1|sess-{i}"): f"sess-{i}" for i in range(20)}
+    assert len(ids) == PARTITIONS
+    # when
+    result = radclient(
+        radius_server.port,
+        *(_start(line.network_login, session) for session in ids.values()),
+    )
+    # then: both stored (by two lanes on PostgreSQL), one activation
+    assert result.answered == PARTITIONS, result.output
+    lanes = len(radius_server.server._lanes)
+    assert lanes == (PARTITIONS if connection.vendor == "postgresql" else 1)
+    assert AccountingSession.objects.filter(contract=line).count() == PARTITIONS
+    assert Event.objects.filter(verb="contract.activated", subject_id=line.pk).count() == 1
+
+
+def _signed(secret: bytes, **attributes: object) -> bytes:
+    request = AcctPacket(id=7, secret=secret, dict=radius_dictionary())
+    for name, value in attributes.items():
+        request.AddAttribute(name.replace("_", "-"), value)
+    return bytes(request.RequestPacket())
+
+
+def test_plain_decoding_reads_what_pyrad_reads():
+    # given: a signed Interim-Update with the attributes Raccord reads, and more
+    secret = b"s3cret"
+    data = _signed(
+        secret,
+        User_Name="rc00000001",
+        Acct_Status_Type=3,  # Interim-Update
+        Acct_Session_Id="abc",
+        NAS_IP_Address="192.0.2.9",
+        Event_Timestamp=START_AT,
+        Acct_Session_Time=600,
+        Acct_Input_Octets=7,
+        Acct_Output_Octets=9,
+        Acct_Output_Gigawords=2,
+        Framed_IP_Address="10.0.0.2",
+        Calling_Station_Id="aa-bb",
+        Acct_Terminate_Cause=1,  # User-Request
+    )
+    wanted = _wanted_table(radius_dictionary())
+    # when
+    raw, attributes = request_attributes(data + b"pad")
+    plain = record_from_attributes(attributes, source="x", received=0, wanted=wanted)
+    packet_ = AcctPacket(secret=secret, dict=radius_dictionary(), packet=data)
+    # then: the same record and answer as through pyrad's packet
+    assert raw == data
+    assert request_authentic(raw, secret) and not request_authentic(raw, b"other")
+    assert plain == record_from_packet(packet_, source="x", received=0, wanted=wanted)
+    assert plain.output_octets == (2 << 32) + 9
+    assert response_to(raw[1], raw[4:20], secret) == accounting_response(packet_, secret)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x04\x01\x00",  # header cut
+        b"\x04\x01\x00\x30" + bytes(16),  # Length beyond the data
+        b"\x04\x01\x00\x17" + bytes(16) + b"\x01\x01\x00",  # attribute of length 1
+        b"\x04\x01\x00\x15" + bytes(16) + b"\x01",  # attribute header cut
+    ],
+)
+def test_plain_decoding_refuses_what_pyrad_refuses(data):
+    with pytest.raises(MalformedPacket):
+        request_attributes(data)
+    with pytest.raises(PacketError):
+        AcctPacket(secret=b"s", dict=radius_dictionary(), packet=data)
