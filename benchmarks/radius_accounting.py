@@ -313,7 +313,8 @@ def main() -> None:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         db_url = f"postgres://postgres@127.0.0.1:5432/{name}"
-    env = {**os.environ, "RACCORD_DATA_DIR": str(tmp), "DATABASE_URL": db_url}
+    # Both servers as deployed: DEBUG off (it keeps every query's SQL in memory).
+    env = {**os.environ, "RACCORD_DATA_DIR": str(tmp), "DATABASE_URL": db_url, "DEBUG": "false"}
     try:
         print(
             f"RADIUS accounting benchmark on {args.db}: {args.lines} subscribers, floods of "
