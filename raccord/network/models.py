@@ -60,7 +60,12 @@ class AccountingSession(models.Model):
     brought the most progress. ``usage_days`` keeps each Paris day's highest counters
     (``YYYYMMDD:in:out`` separated by commas), from which the daily usage is derived."""
 
-    key = models.CharField(max_length=320, unique=True)
+    # Every record rewrites its session: what a row costs the database is chosen. The key is
+    # unique by a constraint (``unique=True`` would add a pattern-matching index nothing
+    # uses); the contract index is the (contract, started_at) one, and contracts are never
+    # deleted, so no constraint check per inserted row; the table leaves room in its pages
+    # (migration 0002) so that an Interim-Update rewrites its row in place.
+    key = models.CharField(max_length=320)
     nas_address = models.CharField(_("NAS"), max_length=64)
     session_id = models.CharField(_("identifiant de session"), max_length=253)
     login = models.CharField(_("identifiant réseau"), max_length=64)
@@ -70,6 +75,8 @@ class AccountingSession(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="network_sessions",
+        db_index=False,
+        db_constraint=False,
     )
     started_at = models.DateTimeField(_("début"))
     last_record_at = models.DateTimeField(_("dernier relevé"))
@@ -98,6 +105,7 @@ class AccountingSession(models.Model):
                 name="network_session_open_by_nas",
             ),
         ]
+        constraints = [models.UniqueConstraint(fields=["key"], name="network_session_key")]
         verbose_name = _("session réseau")
         verbose_name_plural = _("sessions réseau")
 
