@@ -267,7 +267,6 @@ def build_documents(count: int, seed: int) -> list[tuple[Document, list[Document
                 {"rate": str(rate), "net": str(net), "vat": str(vat), "gross": str(net + vat)}
                 for rate, net, vat in vat_breakdown((line.amount, line.vat_rate) for line in draft)
             ],
-            seller=SELLER,
             buyer={
                 "reference": f"C{100000 + n}",
                 "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
@@ -285,6 +284,7 @@ def build_documents(count: int, seed: int) -> list[tuple[Document, list[Document
                 }
             ],
         )
+        document.seller = SELLER  # an unsaved document: no stored copy
         if credit:
             document.corrects = Document(pk=n + 1, number=f"F2027-{n + 1:06d}")
         result.append((document, draft))

@@ -64,7 +64,7 @@ def generate(n: int) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from raccord.billing.models import Document
+    from raccord.billing.models import Document, seller_copy_for
     from raccord.core.bulk import rows_insert
     from raccord.core.models import OperatorProfile
     from raccord.customers.models import Customer
@@ -76,6 +76,7 @@ def generate(n: int) -> None:
     profile.sepa_creditor_id = "FR12ZZZ123456"
     profile.save()
     created = datetime(2025, 1, 1, tzinfo=PARIS)
+    seller = seller_copy_for({"legal_name": profile.legal_name})
     chunk = 50_000
     for base in range(0, n, chunk):
         size = min(chunk, n - base)
@@ -166,7 +167,7 @@ def generate(n: int) -> None:
                     "corrects_id",
                     "total",
                     "vat_breakdown",
-                    "seller",
+                    "seller_copy_id",
                     "buyer",
                     "payment",
                     "payment_method",
@@ -185,7 +186,7 @@ def generate(n: int) -> None:
                         None,
                         Decimal("34.90") if i % 5 else Decimal("83.90"),
                         [],
-                        {},
+                        seller,
                         {},
                         {"method": "sepa"},
                         "sepa",

@@ -22,6 +22,7 @@ from raccord.billing.models import (
     DocumentLine,
     Section,
     section_of,
+    seller_copy_for,
 )
 from raccord.billing.numbering import document_numbers_take
 from raccord.contracts.models import Contract
@@ -286,7 +287,7 @@ DOCUMENT_COLUMNS = (
     "corrects_id",
     "total",
     "vat_breakdown",
-    "seller",
+    "seller_copy_id",
     "buyer",
     "payment",
     "payment_method",
@@ -447,8 +448,8 @@ def documents_build(
     copy = connection.vendor == "postgresql"
     cells = _Cells(copy=copy)
     null = cells.null
-    # The same seller copy goes on every document: serialise it once.
-    seller = cells.json(seller_snapshot(OperatorProfile.get()))
+    # The same seller copy goes on every document: stored once, named by its id.
+    seller = str(seller_copy_for(seller_snapshot(OperatorProfile.get())))
     # The same debit date for every SEPA invoice of the batch (P1, P3).
     debit_date = invoice_debit_date(issue_date=issue_date, policy=policy)
     if infos is None:

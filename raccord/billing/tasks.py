@@ -21,7 +21,7 @@ def documents_render(document_ids: list[int]) -> int:
     delivered twice, or retried after a failure halfway, stores each PDF once."""
     documents = (
         Document.objects.filter(pk__in=document_ids, pdf="")
-        .select_related("corrects")
+        .select_related("corrects", "seller_copy")
         .prefetch_related("lines")
         .order_by("pk")
     )

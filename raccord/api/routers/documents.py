@@ -184,6 +184,7 @@ def _document_get(request: HttpRequest, document_id: int) -> Document:
     if 0 < document_id < MAX_ID:
         document = (
             _documents(principal_of(request))
+            .select_related("seller_copy")
             .prefetch_related("lines")
             .filter(pk=document_id)
             .first()

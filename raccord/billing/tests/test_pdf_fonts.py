@@ -42,7 +42,6 @@ def _document(name: str, label: str, number: str) -> bytes:
         issue_date=issue,
         total=Decimal("29.90"),
         vat_breakdown=[{"rate": "0.20", "net": "24.92", "vat": "4.98", "gross": "29.90"}],
-        seller={"legal_name": "Raccord Télécom Alsace SAS", "siren": "912345678"},
         buyer={
             "reference": "C100001",
             "name": name,
@@ -53,6 +52,10 @@ def _document(name: str, label: str, number: str) -> bytes:
         payment={"method": "cheque", "due_before": "2027-02-10"},
         contracts=[],
     )
+    document.seller = {
+        "legal_name": "Raccord Télécom Alsace SAS",
+        "siren": "912345678",
+    }  # an unsaved document: no stored copy
     return render_view(document_view(document, lines=[line]))
 
 
