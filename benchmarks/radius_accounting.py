@@ -367,7 +367,7 @@ def main() -> None:
                     f"  {mode:11s} {requests} requests in {seconds:6.2f} s = {rate:8.0f} req/s, "
                     f"server CPU {1e6 * cpu / requests:5.0f} µs/req"
                     + (f" + database {1e6 * db_cpu / requests:4.0f} µs/req" if db_cpu else "")
-                    + f", resent {resent}{extra}"
+                    + f", radclient Lost {resent}{extra}"
                 )
         decode, stored_rate = max(rates["decode-only"]), max(rates["stored"])
         ratio = stored_rate / decode
@@ -408,7 +408,7 @@ def main() -> None:
         exact = received == expected_received(args.sessions)
         print(
             f"Kill -9 mid-flood, listening again {restarted:.1f} s later: {requests} requests, "
-            f"{int(outcome['resent'])} sent again by radclient; {stored_sessions}/{args.sessions} "
+            f"{int(outcome['resent'])} in radclient's Lost count (the NAS side); {stored_sessions}/{args.sessions} "
             "sessions stored and closed, received octets "
             f"{'exact (nothing lost or counted twice)' if exact else 'WRONG'}"
         )
