@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from raccord.billing.models import Document
-from raccord.billing.pdf import document_pdf_store
+from raccord.billing.pdf.store import documents_pdf_store
 
 
 @shared_task(
@@ -25,8 +25,4 @@ def documents_render(document_ids: list[int]) -> int:
         .prefetch_related("lines")
         .order_by("pk")
     )
-    stored = 0
-    for document in documents:
-        document_pdf_store(document=document)
-        stored += 1
-    return stored
+    return documents_pdf_store(list(documents))
