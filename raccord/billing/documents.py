@@ -433,6 +433,17 @@ class BuiltDocuments:
     documents: list[_Built]
 
 
+def documents_customers_read(
+    customer_ids: Iterable[int], *, issue_date: date, policy: Policy | None = None
+) -> dict[int, CustomerInfo]:
+    """What ``documents_build`` reads of the customers of documents issued on ``issue_date``
+    (for a caller that reads ahead): the mandate named is the one of the debit that date
+    gives."""
+    policy = policy or Policy.get()
+    debit_date = invoice_debit_date(issue_date=issue_date, policy=policy)
+    return customers_info(customer_ids, debit_month=debit_date)
+
+
 def documents_build(
     *,
     drafts: Sequence[DraftDocument],
@@ -441,7 +452,7 @@ def documents_build(
     infos: dict[int, CustomerInfo] | None = None,
 ) -> BuiltDocuments:
     """The rows of ``drafts`` (reads the customers' details unless ``infos`` has them, read
-    by ``customers_info`` for the same debit date; writes nothing, locks nothing)."""
+    by ``documents_customers_read`` for the same issue date; writes nothing, locks nothing)."""
     policy = Policy.get()
     if not drafts:
         return BuiltDocuments(issue_date=issue_date, policy=policy, documents=[])
@@ -453,7 +464,9 @@ def documents_build(
     # The same debit date for every SEPA invoice of the batch (P1, P3).
     debit_date = invoice_debit_date(issue_date=issue_date, policy=policy)
     if infos is None:
-        infos = customers_info((d.customer_id for d in drafts), debit_month=debit_date)
+        infos = documents_customers_read(
+            (d.customer_id for d in drafts), issue_date=issue_date, policy=policy
+        )
     issue_cell, run_cell = cells.day(issue_date), cells.optional(run.pk if run else None)
     vat_cache: dict[tuple[tuple[Decimal, int], ...], str] = {}
     payments: dict[tuple[str, int, bool], tuple[str, str, str | None]] = {}

@@ -15,11 +15,11 @@ have their document and finds nothing more to bill for the others.
 
 Reads and writes are set-based: a batch costs a constant number of queries, whatever its size.
 
-On PostgreSQL, outside a transaction, the run is a pipeline of two threads: while the database
-writes and commits one batch (a writer thread with its own connection), the next batch is
-computed. Batches are written one at a time and in order, exactly as without the thread: the
-writer only moves the waiting on the database off the thread that computes. A failed write
-stops the run at the next batch (and rolls back only its own batch)."""
+On PostgreSQL, outside a transaction, the run is a pipeline of three threads, each with its own
+connection: a reader reads the next batch, this thread computes the current one, and a writer
+writes and commits the previous one. Batches are written one at a time and in order, exactly
+as without the threads: they only move the waiting on the database off the thread that
+computes. A failed write stops the run at the next batch (and rolls back only its own batch)."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ from raccord.billing.documents import (
     DraftDocument,
     DraftLine,
     IssuedDocument,
-    customers_info,
     documents_build,
+    documents_customers_read,
     documents_store,
 )
 from raccord.billing.models import BillingRun, Document, LineKind, PendingItem
@@ -55,7 +55,6 @@ from raccord.core.bulk import ids_update
 from raccord.core.models import Policy
 from raccord.core.money import ZERO, round_half_up
 from raccord.customers.models import Customer
-from raccord.payments.calendar import invoice_debit_date
 
 BATCH_SIZE = 2000
 NO_SETUP_FEE = {Contract.Status.WITHDRAWN, Contract.Status.CANCELLED}
@@ -253,9 +252,7 @@ class _Reads:
     infos: dict[int, CustomerInfo] | None = None
 
 
-def _reads(
-    batch: list[int], *, run: BillingRun | None, run_date: date, debit_date: date | None
-) -> _Reads:
+def _reads(batch: list[int], *, run: BillingRun | None, run_date: date) -> _Reads:
     """The reads of one batch (ascending customer ids), in a constant number of queries.
 
     Rows are selected by the batch's id range (cheaper than a list of thousands of ids) and
@@ -314,7 +311,9 @@ def _reads(
             "data",
         )
     )
-    infos = customers_info(customer_ids, debit_month=debit_date) if debit_date is not None else None
+    infos = (
+        documents_customers_read(customer_ids, issue_date=run.run_date) if run is not None else None
+    )
     return _Reads(size=len(batch), customer_ids=customer_ids, subs=subs, items=items, infos=infos)
 
 
@@ -450,13 +449,28 @@ def _connection_close() -> None:
     connection.close()  # the calling thread's own connection
 
 
+class _Thread:
+    """One thread of the pipeline: runs what it is given in order, with its own database
+    connection, closed when the thread ends."""
+
+    def __init__(self, name: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        return self._executor.submit(fn)
+
+    def close(self) -> None:
+        self._executor.submit(_connection_close).result()
+        self._executor.shutdown()
+
+
 class _Writer:
-    """Writes batches one at a time in its own thread (its own database connection), so that
-    the next batch is computed meanwhile. ``submit`` waits for the previous batch and raises
-    its error, if any: nothing is written after a failed batch."""
+    """Writes batches one at a time in its own thread, so that the next batch is computed
+    meanwhile. ``submit`` waits for the previous batch and raises its error, if any: nothing
+    is written after a failed batch."""
 
     def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-writer")
+        self._thread = _Thread("billing-writer")
         self._future: Future[list[IssuedDocument]] | None = None
 
     def wait(self) -> None:
@@ -466,14 +480,13 @@ class _Writer:
 
     def submit(self, fn: Callable[[], list[IssuedDocument]]) -> None:
         self.wait()
-        self._future = self._executor.submit(fn)
+        self._future = self._thread.submit(fn)
 
     def close(self) -> None:
         try:
             self.wait()
         finally:
-            self._executor.submit(_connection_close).result()
-            self._executor.shutdown()
+            self._thread.close()
 
 
 def _queue_pdfs(document_ids: list[int]) -> None:
@@ -520,27 +533,23 @@ def _batch(
     return preview
 
 
-class _Reader:
-    """Reads the next batch in its own thread (its own connection) while this one is computed:
-    the batch's queries wait on the database, not on the computation."""
-
-    def __init__(self, read: Callable[[list[int]], _Reads]) -> None:
-        self._read = read
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-reader")
-
-    def reads(self, batches: Iterator[list[int]]) -> Generator[_Reads, None, None]:
-        try:
-            ahead: Future[_Reads] | None = None
-            for batch in batches:
-                future = self._executor.submit(self._read, batch)
-                if ahead is not None:
-                    yield ahead.result()
-                ahead = future
+def _reads_ahead(
+    read: Callable[[list[int]], _Reads], batches: Iterator[list[int]]
+) -> Generator[_Reads, None, None]:
+    """The reads of ``batches``, each made in a reader thread while the previous one is
+    computed: the batch's queries wait on the database, not on the computation."""
+    thread = _Thread("billing-reader")
+    try:
+        ahead: Future[_Reads] | None = None
+        for batch in batches:
+            future = thread.submit(functools.partial(read, batch))
             if ahead is not None:
                 yield ahead.result()
-        finally:
-            self._executor.submit(_connection_close).result()
-            self._executor.shutdown()
+            ahead = future
+        if ahead is not None:
+            yield ahead.result()
+    finally:
+        thread.close()
 
 
 _READ_TABLES = (Customer, Contract, Subscription, PendingItem, Document)
@@ -625,15 +634,13 @@ def billing_run(
     )
     _statistics_ensure()
     pipelined = run is not None and _pipelined()
-    # the debit date the documents name (``documents_build`` computes the same)
-    debit_date = invoice_debit_date(issue_date=run.run_date, policy=policy) if run else None
-    read = functools.partial(_reads, run=run, run_date=run_date, debit_date=debit_date)
+    read = functools.partial(_reads, run=run, run_date=run_date)
     batches = (
         batch
         for index, batch in enumerate(_customer_batches(batch_size))
         if shard is None or index % shard[1] == shard[0]
     )
-    reader = _Reader(read).reads(batches) if pipelined else None
+    reader = _reads_ahead(read, batches) if pipelined else None
     all_reads: Iterator[_Reads] = reader if reader is not None else map(read, batches)
     writer = _Writer() if pipelined else None
     try:

@@ -275,6 +275,25 @@ def _sqlite_datetime(value: Any) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+def _sqlite_cells(s: SessionState) -> tuple[Any, ...]:
+    """SQLite: a session's values in the order of ``_UPDATE_COLUMNS`` (the end of
+    ``_INSERT_COLUMNS`` too)."""
+    return (
+        s.contract_id,
+        _sqlite_time(s.started),
+        _sqlite_time(s.last),
+        _sqlite_time(s.stopped),
+        s.closed_by_reload,
+        s.input,
+        s.output,
+        s.session_time,
+        s.cause[:40],
+        s.framed_ip[:45],
+        s.calling[:64],
+        s.days_stored(),
+    )
+
+
 def sessions_insert(cursor: Any, sessions: list[SessionState]) -> None:
     """SQLite: the new sessions."""
     if not sessions:
@@ -284,24 +303,7 @@ def sessions_insert(cursor: Any, sessions: list[SessionState]) -> None:
     cursor.executemany(
         f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks})",  # noqa: S608
         [
-            (
-                s.key,
-                s.nas[:64],
-                s.session_id[:253],
-                s.login[:64],
-                s.contract_id,
-                _sqlite_time(s.started),
-                _sqlite_time(s.last),
-                _sqlite_time(s.stopped),
-                s.closed_by_reload,
-                s.input,
-                s.output,
-                s.session_time,
-                s.cause[:40],
-                s.framed_ip[:45],
-                s.calling[:64],
-                s.days_stored(),
-            )
+            (s.key, s.nas[:64], s.session_id[:253], s.login[:64], *_sqlite_cells(s))
             for s in sessions
         ],
     )
@@ -314,24 +316,7 @@ def sessions_update(cursor: Any, sessions: list[SessionState]) -> None:
     sets = ", ".join(f"{name} = %s" for name, _type in _UPDATE_COLUMNS)
     cursor.executemany(
         f"UPDATE {_TABLE} SET {sets} WHERE id = %s",  # noqa: S608
-        [
-            (
-                s.contract_id,
-                _sqlite_time(s.started),
-                _sqlite_time(s.last),
-                _sqlite_time(s.stopped),
-                s.closed_by_reload,
-                s.input,
-                s.output,
-                s.session_time,
-                s.cause[:40],
-                s.framed_ip[:45],
-                s.calling[:64],
-                s.days_stored(),
-                s.id,
-            )
-            for s in sessions
-        ],
+        [(*_sqlite_cells(s), s.id) for s in sessions],
     )
 
 

@@ -51,18 +51,4 @@ def document_pdf_store(*, document: Document) -> None:
 
     The rendering happens before the row lock (it is the slow part); the lock then makes two
     workers handed the same document (a redelivered task) store one file, not two."""
-    if document.pdf:
-        return
-    data = render_document(document)
-    with transaction.atomic():
-        locked = Document.objects.select_for_update().only("pk", "issue_date", "pdf", "pdf_sha256")
-        current = locked.get(pk=document.pk)
-        if current.pdf:
-            document.pdf, document.pdf_sha256 = current.pdf, current.pdf_sha256
-            return
-        current.pdf.save(
-            get_valid_filename(f"{document.number}.pdf"), ContentFile(data), save=False
-        )
-        current.pdf_sha256 = hashlib.sha256(data).hexdigest()
-        current.save(update_fields=["pdf", "pdf_sha256"])
-    document.pdf, document.pdf_sha256 = current.pdf, current.pdf_sha256
+    documents_pdf_store([document])
