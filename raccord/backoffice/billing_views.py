@@ -60,6 +60,7 @@ from raccord.billing.tasks_preview import (
     STATUS_RUNNING,
     billing_preview_task,
     preview_get,
+    preview_running,
     preview_start,
 )
 from raccord.billing.tasks_run import billing_run_task
@@ -69,6 +70,7 @@ from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
 from raccord.core.models import Event, Policy
 from raccord.core.money import ZERO
+from raccord.core.ratelimit import rate_limit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -308,6 +310,10 @@ def _run_figures(runs: list[BillingRun]) -> list[RunRow]:
 
 
 PREVIEW_REFRESH_SECONDS = 2
+# A preview reads every customer (minutes at a million): an agent may ask for this many in
+# PREVIEW_RATE_WINDOW seconds.
+PREVIEW_RATE_LIMIT = 5
+PREVIEW_RATE_WINDOW = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -463,8 +469,32 @@ def _preview_request(request: HttpRequest) -> HttpResponse:
     if not month_form.is_valid():
         return _runs_page(request, month_form=month_form, launch_form=None, status=400)
     month: dt.date = month_form.cleaned_data["mois"]
+    now = timezone.now()
+    running = preview_running(month=month, now=now)
+    if running is not None:
+        # Asked again (a second click, another agent): the same computation, not a second one.
+        messages.info(
+            request,
+            _("Un aperçu de %(month)s est déjà en cours de calcul : voici son avancement.")
+            % {"month": _month_text(month)},
+        )
+        return redirect(_preview_url(month, running))
+    if rate_limit_hit(
+        scope="billing-preview",
+        key=str(request.user.pk),
+        limit=PREVIEW_RATE_LIMIT,
+        window_seconds=PREVIEW_RATE_WINDOW,
+    ):
+        month_form.add_error(
+            None,
+            _(
+                "Trop d'aperçus demandés en peu de temps : un aperçu parcourt tous les clients. "
+                "Patientez quelques minutes avant d'en demander un autre."
+            ),
+        )
+        return _runs_page(request, month_form=month_form, launch_form=None, status=429)
     request_id = uuid.uuid4().hex
-    preview_start(month=month, request_id=request_id, at=timezone.now())
+    preview_start(month=month, request_id=request_id, at=now)
     logger.info(
         "backoffice billing preview requested month=%s request=%s agent=%s",
         month.isoformat(),

@@ -4,7 +4,11 @@ A dry run over a million customers takes minutes: far too long for a request. Th
 queues this task and polls the cache entry it keeps up to date (status, customers done out of
 the total, then the figures). The entry is keyed by month and request id and expires after
 ``PREVIEW_TIMEOUT`` seconds; nothing is written to the database. Without a broker (eager
-Celery) the task runs inside the request that queues it and the result is there at once."""
+Celery) the task runs inside the request that queues it and the result is there at once.
+
+A preview reads every customer: minutes of a worker at a million. A month has at most one
+preview computing at a time (``preview_running``: asking again joins it), and the page limits
+how many an agent may ask for (``PREVIEW_RATE_LIMIT``)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from raccord.billing.run import billing_run
 logger = logging.getLogger(__name__)
 
 PREVIEW_TIMEOUT = 60 * 60  # one hour: long enough to read it and launch the run
+# A preview still "running" that has not moved for this long lost its worker: a new one may start.
+PREVIEW_STALE_AFTER = 10 * 60
 STATUS_RUNNING = "running"
 STATUS_DONE = "done"
 STATUS_FAILED = "failed"
@@ -46,8 +52,32 @@ def preview_get(*, month: date, request_id: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _store(*, month: date, request_id: str, state: dict[str, Any]) -> None:
+def _current_key(month: date) -> str:
+    return f"billing-preview-current:{month:%Y-%m}"
+
+
+def _store(*, month: date, request_id: str, state: dict[str, Any], at: datetime) -> None:
+    state["updated_at"] = at.isoformat()
     cache.set(preview_cache_key(month=month, request_id=request_id), state, PREVIEW_TIMEOUT)
+
+
+def preview_running(*, month: date, now: datetime) -> str | None:
+    """The request id of the month's preview still computing (queued, or moved less than
+    ``PREVIEW_STALE_AFTER`` seconds before ``now``), else None."""
+    request_id = cache.get(_current_key(month))
+    if not isinstance(request_id, str):
+        return None
+    state = preview_get(month=month, request_id=request_id)
+    if state is None or state.get("status") != STATUS_RUNNING:
+        return None
+    moved = state.get("updated_at") or state.get("requested_at")
+    try:
+        moved_at = datetime.fromisoformat(str(moved))
+    except ValueError:
+        return None
+    if (now - moved_at).total_seconds() > PREVIEW_STALE_AFTER:
+        return None
+    return request_id
 
 
 def preview_start(*, month: date, request_id: str, at: datetime) -> dict[str, Any]:
@@ -61,7 +91,8 @@ def preview_start(*, month: date, request_id: str, at: datetime) -> dict[str, An
         "total": None,
         "message": "",
     }
-    _store(month=month, request_id=request_id, state=state)
+    _store(month=month, request_id=request_id, state=state, at=at)
+    cache.set(_current_key(month), request_id, PREVIEW_TIMEOUT)
     return state
 
 
@@ -76,11 +107,11 @@ def billing_preview_task(month_iso: str, request_id: str) -> dict[str, Any]:
         month=month, request_id=request_id, at=timezone.now()
     )
     state = {**state, "status": STATUS_RUNNING, "started_at": timezone.now().isoformat()}
-    _store(month=month, request_id=request_id, state=state)
+    _store(month=month, request_id=request_id, state=state, at=timezone.now())
 
     def progress(done: int, total: int) -> None:
         state.update(done=done, total=total)
-        _store(month=month, request_id=request_id, state=state)
+        _store(month=month, request_id=request_id, state=state, at=timezone.now())
 
     try:
         result = billing_run(month=month, at=timezone.now(), dry_run=True, progress=progress)
@@ -93,7 +124,7 @@ def billing_preview_task(month_iso: str, request_id: str) -> dict[str, Any]:
                 "aperçu ou prévenez l'équipe technique si l'échec se répète."
             ),
         )
-        _store(month=month, request_id=request_id, state=state)
+        _store(month=month, request_id=request_id, state=state, at=timezone.now())
         return state
     if state.get("total") is None:
         # no customer at all: the run never called back
@@ -108,5 +139,5 @@ def billing_preview_task(month_iso: str, request_id: str) -> dict[str, Any]:
         computed_at=timezone.now().isoformat(),
         message="",
     )
-    _store(month=month, request_id=request_id, state=state)
+    _store(month=month, request_id=request_id, state=state, at=timezone.now())
     return state

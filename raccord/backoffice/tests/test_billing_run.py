@@ -191,6 +191,72 @@ def test_a_preview_still_computing_shows_its_progress_and_refreshes__B8(
     assert billing_client.get(posted["Location"] + "&format=json").json()["status"] == "done"
 
 
+def test_asking_again_for_a_month_being_previewed_joins_it_instead_of_computing_twice(
+    billing_client: Client, make_staff, active: Contract, february: date, monkeypatch
+) -> None:
+    # given a preview of February queued on a broker, not finished
+    from raccord.billing.tasks_preview import billing_preview_task
+
+    queued: list[tuple[str, str]] = []
+    monkeypatch.setattr(billing_preview_task, "delay", lambda *args: queued.append(args))
+    first = billing_client.post(RUNS, {"mois": "2027-02"})
+    # when the same agent clicks again, and another billing agent asks too
+    again = billing_client.post(RUNS, {"mois": "2027-02"})
+    other = Client()
+    other.force_login(make_staff("billing", email="autre@raccord.test"))
+    theirs = other.post(RUNS, {"mois": "2027-02"})
+    # then one computation only, which both follow
+    assert len(queued) == 1
+    assert again["Location"] == first["Location"] == theirs["Location"]
+    assert "déjà en cours de calcul" in _text(billing_client.get(again["Location"]))
+    # and another month is a preview of its own
+    billing_client.post(RUNS, {"mois": "2027-03"})
+    assert [month for month, _id in queued] == ["2027-02-01", "2027-03-01"]
+
+
+def test_a_preview_whose_worker_died_does_not_block_a_new_one(
+    billing_client: Client, active: Contract, february: date, monkeypatch
+) -> None:
+    from datetime import timedelta
+
+    from raccord.billing.tasks_preview import (
+        PREVIEW_STALE_AFTER,
+        billing_preview_task,
+        preview_cache_key,
+    )
+
+    queued: list[tuple[str, str]] = []
+    monkeypatch.setattr(billing_preview_task, "delay", lambda *args: queued.append(args))
+    billing_client.post(RUNS, {"mois": "2027-02"})
+    # given the preview last moved longer ago than a live worker would take
+    key = preview_cache_key(month=date(2027, 2, 1), request_id=queued[0][1])
+    state = cache.get(key)
+    moved = timezone.now() - timedelta(seconds=PREVIEW_STALE_AFTER + 5)
+    cache.set(key, {**state, "updated_at": moved.isoformat()}, 60)
+    # when the agent asks again
+    again = billing_client.post(RUNS, {"mois": "2027-02"})
+    # then a new preview is computed
+    assert len(queued) == 2
+    assert queued[1][1] != queued[0][1]
+    assert queued[1][1] in again["Location"]
+
+
+def test_an_agent_asking_for_too_many_previews_is_told_to_wait(
+    billing_client: Client, active: Contract, february: date
+) -> None:
+    from raccord.backoffice.billing_views import PREVIEW_RATE_LIMIT
+
+    # given as many previews as allowed (eager Celery: each one computed and done)
+    for index in range(PREVIEW_RATE_LIMIT):
+        assert billing_client.post(RUNS, {"mois": f"2027-{index + 2:02d}"}).status_code == 302
+    # when one more is asked for
+    response = billing_client.post(RUNS, {"mois": "2027-02"})
+    # then it is refused with a French reason, and nothing is computed
+    assert response.status_code == 429
+    assert "Trop d'aperçus demandés en peu de temps" in _text(response)
+    assert not BillingRun.objects.exists()
+
+
 def test_a_failed_preview_says_so_in_french(
     billing_client: Client, active: Contract, february: date, monkeypatch
 ) -> None:
