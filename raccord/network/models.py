@@ -169,6 +169,26 @@ class RadacctCursor(models.Model):
         return self.source
 
 
+class JournalPosition(models.Model):
+    """How far ``raccord radius merge`` has stored a RADIUS journal into the sessions: the
+    segment and the byte offset of the first record not merged yet. Saved in the transaction
+    that stores the records before it, so a merger stopped at any point neither skips nor
+    repeats a record. One row per journal (the id written in its directory)."""
+
+    journal = models.CharField(max_length=64, unique=True)
+    directory = models.CharField(max_length=500, blank=True)
+    segment = models.BigIntegerField(default=0)
+    offset = models.BigIntegerField(default=0)
+    records = models.BigIntegerField(default=0)
+    merged_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("position du journal RADIUS")
+
+    def __str__(self) -> str:
+        return f"{self.directory or self.journal} {self.segment}:{self.offset}"
+
+
 class Incident(models.Model):
     """A network incident declared by an agent: a zone or a relay site, the communes it
     affects, when it started and when it is expected to end (N3). Shown in Mon Compte to the

@@ -52,6 +52,12 @@ from raccord.network.accounting import (
     StoreResult,
     partition_of,
 )
+from raccord.network.journal import (
+    JournalWriter,
+    MergerChild,
+    frame_encode,
+    journal_directory_default,
+)
 from raccord.network.merge import session_key
 
 logger = logging.getLogger(__name__)
@@ -319,7 +325,11 @@ class _DropLog:
             self._last[(reason, source)] = (last, count + 1)
 
 
-Pending = list[tuple[AccountingRecord, bytes, Any]]
+# A record (stored directly) or its journal frame, the Accounting-Response, the NAS address.
+Pending = list[tuple[Any, bytes, Any]]
+# What decoding an Accounting-Request gives: the record, the response, the raw packet (cut to
+# its Length) and the reception time.
+Decoded = tuple[AccountingRecord, bytes, bytes, float]
 
 
 class _Lane:
@@ -363,6 +373,7 @@ class RadiusAccountingServer:
         port: int,
         nas: NasTable,
         store: AccountingStore | None,
+        journal: JournalWriter | None = None,
         default_secret: str | None = None,
         batch_window: float = 0.002,
         max_batch: int = 2000,
@@ -372,6 +383,8 @@ class RadiusAccountingServer:
         self.host, self.port = host, port
         self.nas = nas
         self.store = store
+        self.journal = journal
+        self._sources: dict[str, bytes] = {}
         self.default_secret = default_secret
         self.batch_window = batch_window
         self.max_batch = max_batch
@@ -381,12 +394,20 @@ class RadiusAccountingServer:
         self.stats = ServerStats()
         self.transport: asyncio.DatagramTransport | None = None
         self._drop_log = _DropLog()
-        if lanes is None:
+        if journal is not None:
+            lanes = 1  # one file, one writer thread: its batches are the group commits
+        elif lanes is None:
             lanes = PARTITIONS if store is not None and connection.vendor == "postgresql" else 1
         # Lane i writes partition i (and, with fewer lanes than partitions, those ≡ i).
         self._lanes = [_Lane(i) for i in range(max(1, min(lanes, PARTITIONS)))]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nas_reload_at = time.monotonic() + NAS_RELOAD_EVERY_S
+
+    @property
+    def mode(self) -> str:
+        if self.journal is not None:
+            return f"journal {self.journal.directory}"
+        return "decode only" if self.store is None else "storing in the database"
 
     # -- lifecycle
     async def start(self) -> tuple[str, int]:
@@ -404,7 +425,7 @@ class RadiusAccountingServer:
             "RADIUS accounting server listening on %s:%s (%s)",
             self.host,
             self.port,
-            "decode only" if self.store is None else "storing",
+            self.mode,
         )
         return self.host, self.port
 
@@ -425,7 +446,7 @@ class RadiusAccountingServer:
         if self.transport is not None:
             self.transport.close()
         for lane in self._lanes:
-            if self.store is not None:
+            if self.store is not None or self.journal is not None:
                 # The writer thread's own connection (``connection`` resolves per thread).
                 lane.executor.submit(_connection_close).result()
             lane.executor.shutdown(wait=True)
@@ -457,22 +478,19 @@ class RadiusAccountingServer:
             decoded = self._decode_plain(data, source, secret)
             if decoded is False:
                 return
-            if decoded is not None:
-                record, reply = decoded
-            else:
+            if decoded is None:
                 decoded = self._decode_pyrad(data, source, secret, addr)
                 if decoded is None:
                     return
-                record, reply = decoded
         except Exception as error:  # nothing a client sends may stop the server
             logger.exception("RADIUS packet from %s could not be handled", source)
             self._drop("unexpected error", source, type(error).__name__)
             return
-        self._queue(record, reply, addr)
+        self._queue(decoded, source, addr)
 
     def _decode_plain(
         self, data: bytes, source: str, secret: bytes
-    ) -> tuple[AccountingRecord, bytes] | Literal[False] | None:
+    ) -> Decoded | Literal[False] | None:
         """The usual Accounting-Request, decoded directly; None for any other packet (left to
         pyrad), False when dropped."""
         if not data or data[0] != AccountingRequest:
@@ -487,18 +505,17 @@ class RadiusAccountingServer:
         if not request_authentic(raw, secret):
             self._drop("bad authenticator (wrong secret?)", source)
             return False
+        received = self.clock()
         try:
             record = record_from_attributes(
-                attributes, source=source, received=self.clock(), wanted=self.wanted
+                attributes, source=source, received=received, wanted=self.wanted
             )
         except MalformedPacket as error:
             self._drop("malformed attribute", source, str(error))
             return False
-        return record, response_to(raw[1], raw[4:20], secret)
+        return record, response_to(raw[1], raw[4:20], secret), raw, received
 
-    def _decode_pyrad(
-        self, data: bytes, source: str, secret: bytes, addr: Any
-    ) -> tuple[AccountingRecord, bytes] | None:
+    def _decode_pyrad(self, data: bytes, source: str, secret: bytes, addr: Any) -> Decoded | None:
         """Any other packet: Status-Server, a proxied request (Proxy-State), a wrong code."""
         try:
             packet = AcctPacket(id=0, secret=secret, dict=self.dictionary, packet=data)
@@ -517,29 +534,39 @@ class RadiusAccountingServer:
         if not packet.VerifyAcctRequest():
             self._drop("bad authenticator (wrong secret?)", source)
             return None
+        received = self.clock()
         try:
             record = record_from_packet(
-                packet, source=source, received=self.clock(), wanted=self.wanted
+                packet, source=source, received=received, wanted=self.wanted
             )
         except MalformedPacket as error:
             self._drop("malformed attribute", source, str(error))
             return None
-        return record, accounting_response(packet, secret)
+        raw = data[: (data[2] << 8) | data[3]]  # pyrad checked the Length
+        return record, accounting_response(packet, secret), raw, received
 
-    def _queue(self, record: AccountingRecord, reply: bytes, addr: Any) -> None:
-        if self.store is None or (
+    def _queue(self, decoded: Decoded, source: str, addr: Any) -> None:
+        record, reply, raw, received = decoded
+        if (self.store is None and self.journal is None) or (
             record.status not in SESSION_STATUSES and record.status not in RELOAD_STATUSES
         ):
             # Nothing to store (decode-only server, or a status Raccord does not keep).
             self._send(reply, addr)
             return
         lanes = self._lanes
-        if len(lanes) == 1 or record.status in RELOAD_STATUSES:
+        item: AccountingRecord | bytes = record
+        if self.journal is not None:
+            source_bytes = self._sources.get(source)
+            if source_bytes is None:
+                source_bytes = self._sources[source] = source.encode("ascii")
+            item = frame_encode(received, source_bytes, raw)
+            lane = lanes[0]
+        elif len(lanes) == 1 or record.status in RELOAD_STATUSES:
             # A reboot locks every partition: any lane will do, the first one.
             lane = lanes[0]
         else:
             lane = lanes[partition_of(session_key(record.nas, record.session_id)) % len(lanes)]
-        lane.pending.append((record, reply, addr))
+        lane.pending.append((item, reply, addr))
         if lane.inflight is not None:
             return
         if len(lane.pending) >= self.max_batch or self.batch_window <= 0:
@@ -561,15 +588,20 @@ class RadiusAccountingServer:
         if lane.inflight is not None or not lane.pending:
             return
         batch, lane.pending = lane.pending[: self.max_batch], lane.pending[self.max_batch :]
-        assert self._loop is not None and self.store is not None
+        assert self._loop is not None
         records = [item[0] for item in batch]
         lane.write_started = time.perf_counter()
         future = self._loop.run_in_executor(lane.executor, self._write, lane, records)
         lane.inflight = future
         future.add_done_callback(partial(self._written, lane, batch))
 
-    def _write(self, lane: _Lane, records: list[AccountingRecord]) -> StoreResult:
-        """In the lane's writer thread: one transaction for the batch."""
+    def _write(self, lane: _Lane, records: list[Any]) -> StoreResult:
+        """In the lane's writer thread: one transaction for the batch, or one journal write
+        and its sync."""
+        if self.journal is not None:
+            self.journal.append(b"".join(records))
+            self._nas_reload_due()
+            return StoreResult(records=len(records))
         assert self.store is not None
         if not lane.writer_ready:
             close_old_connections()
@@ -578,12 +610,8 @@ class RadiusAccountingServer:
                 with connection.cursor() as cursor:
                     cursor.execute("PRAGMA synchronous=FULL")
             lane.writer_ready = True
-        if lane.index == 0 and time.monotonic() >= self._nas_reload_at:
-            self._nas_reload_at = time.monotonic() + NAS_RELOAD_EVERY_S
-            try:
-                self.nas = nas_table_load(self.default_secret)
-            except DatabaseError:
-                logger.exception("NAS clients could not be reloaded")
+        if lane.index == 0:
+            self._nas_reload_due()
         try:
             return self.store.store(records)
         except DatabaseError:
@@ -591,6 +619,19 @@ class RadiusAccountingServer:
             connection.close()
             lane.writer_ready = False
             raise
+
+    def _nas_reload_due(self) -> None:
+        """In a writer thread: the NAS clients read again every minute."""
+        if time.monotonic() < self._nas_reload_at:
+            return
+        self._nas_reload_at = time.monotonic() + NAS_RELOAD_EVERY_S
+        try:
+            self.nas = nas_table_load(self.default_secret)
+        except DatabaseError:
+            # The journal keeps acknowledging without the database: the last list stays.
+            logger.exception("NAS clients could not be reloaded")
+            with contextlib.suppress(DatabaseError):
+                connection.close()
 
     def _written(self, lane: _Lane, batch: Pending, future: Future) -> None:
         lane.inflight = None
@@ -603,7 +644,10 @@ class RadiusAccountingServer:
             # Unanswered: the NAS sends these records again.
             self.stats.failed_batches += 1
             logger.error(
-                "RADIUS batch of %s records not stored, left unanswered: %r", len(batch), error
+                "RADIUS batch of %s records not %s, left unanswered: %r",
+                len(batch),
+                "journaled" if self.journal is not None else "stored",
+                error,
             )
         else:
             self.stats.batches += 1
@@ -622,36 +666,59 @@ class RadiusAccountingServer:
             self._flush(lane)
 
 
+Mode = Literal["journal", "direct", "decode-only"]
+
+
 async def radius_serve(
     *,
     host: str,
     port: int,
     default_secret: str | None,
-    decode_only: bool = False,
+    mode: Mode = "journal",
+    journal_dir: Path | None = None,
+    merger: bool = True,
+    merger_nice: int = 10,
+    verbosity: int = 1,
     batch_window: float = 0.002,
     max_batch: int = 2000,
     ready: Callable[[RadiusAccountingServer], None] | None = None,
     stop_event: asyncio.Event | None = None,
 ) -> RadiusAccountingServer:
-    """Run a server until SIGINT/SIGTERM (or ``stop_event``), then store what is pending."""
-    if not decode_only:
-        # The writer thread waits on the database a few times per batch and must get the GIL
-        # back at once each time: with the default 5 ms switch interval, the busy decoding loop
-        # holds it so long that a batch spends most of its time waiting (the process is
-        # dedicated to this server).
+    """Run a server until SIGINT/SIGTERM (or ``stop_event``), then store or journal what is
+    pending. In journal mode (the default) the merger runs as a child process unless
+    ``merger`` is False (run ``raccord radius merge`` apart)."""
+    if mode != "decode-only":
+        # The writer thread waits on the database (or the disk) once or more per batch and must
+        # get the GIL back at once each time: with the default 5 ms switch interval, the busy
+        # decoding loop holds it so long that a batch spends most of its time waiting (the
+        # process is dedicated to this server).
         sys.setswitchinterval(SWITCH_INTERVAL_S)
     loop = asyncio.get_running_loop()
     nas = await loop.run_in_executor(None, _nas_table_fresh, default_secret)
+    journal: JournalWriter | None = None
+    child: MergerChild | None = None
+    if mode == "journal":
+        journal = JournalWriter(journal_dir or journal_directory_default())
+        await loop.run_in_executor(None, journal.open)
     server = RadiusAccountingServer(
         host=host,
         port=port,
         nas=nas,
-        store=None if decode_only else AccountingStore(),
+        store=AccountingStore() if mode == "direct" else None,
+        journal=journal,
         default_secret=default_secret,
         batch_window=batch_window,
         max_batch=max_batch,
     )
-    await server.start()
+    try:
+        await server.start()
+    except BaseException:
+        if journal is not None:
+            journal.close()
+        raise
+    if journal is not None and merger:
+        child = MergerChild(journal.directory, nice=merger_nice, verbosity=verbosity)
+        child.start()
     if nas.empty:
         logger.warning(
             "no RADIUS client configured and no --secret: every packet will be dropped "
@@ -664,8 +731,17 @@ async def radius_serve(
                 loop.add_signal_handler(signum, stop.set)
     if ready is not None:
         ready(server)
-    await stop.wait()
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        if child is not None:
+            child.check(time.monotonic())
     await server.stop()
+    if journal is not None:
+        journal.close()
+    if child is not None:
+        logger.info("RADIUS server stopped; the merger finishes merging the journal")
+        await loop.run_in_executor(None, child.stop)
     return server
 
 

@@ -1,6 +1,10 @@
 """``raccord radius …``: the network accounting commands.
 
-- ``serve --listen HOST:PORT [--secret SECRET]``: the built-in accounting server (RFC 2866);
+- ``serve --listen HOST:PORT [--secret SECRET] [--journal DIR | --direct]``: the built-in
+  accounting server (RFC 2866), journaling what it acknowledges and merging it (a child
+  process) into the sessions, or storing directly with ``--direct``;
+- ``merge --journal DIR [--follow]``: the journal's merger run apart (``serve --no-merger``);
+- ``status [--journal DIR]``: what the merger has not stored yet;
 - ``sync-radacct --dsn postgresql://… [--follow] [--interval S]``: read FreeRADIUS's radacct;
 - ``export-suspended [--format users|sql] [--dsn …]``: the suspended lines for FreeRADIUS."""
 
@@ -8,8 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import sys
-from argparse import ArgumentParser
+import time
+from argparse import SUPPRESS, ArgumentParser
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -44,11 +53,42 @@ class Command(BaseCommand):
         )
         serve.add_argument("--batch-ms", type=float, default=2.0, help="attente d'un lot (ms)")
         serve.add_argument("--max-batch", type=int, default=2000)
-        serve.add_argument(
+        modes = serve.add_mutually_exclusive_group()
+        modes.add_argument(
+            "--journal",
+            type=Path,
+            help="répertoire du journal (par défaut RACCORD_DATA_DIR/radius-journal)",
+        )
+        modes.add_argument(
+            "--direct",
+            action="store_true",
+            help="enregistre dans la base avant de répondre, sans journal",
+        )
+        modes.add_argument(
             "--decode-only",
             action="store_true",
             help="décode et répond sans rien enregistrer (mesure de la limite, jamais en service)",
         )
+        serve.add_argument(
+            "--no-merger",
+            action="store_true",
+            help="ne lance pas la fusion du journal (raccord radius merge tourne à part)",
+        )
+        serve.add_argument(
+            "--merger-nice", type=int, default=10, help="priorité (nice) de la fusion (10)"
+        )
+        merge = sub.add_parser("merge", help="fusionne le journal du serveur dans les sessions")
+        merge.add_argument("--journal", type=Path, help="répertoire du journal")
+        merge.add_argument("--follow", action="store_true", help="continue (Ctrl-C pour arrêter)")
+        merge.add_argument("--batch", type=int, default=5000, help="enregistrements par lot")
+        merge.add_argument("--interval", type=float, default=0.2, help="attente si rien à lire (s)")
+        merge.add_argument("--nice", type=int, default=0, help="baisse la priorité du processus")
+        merge.add_argument(
+            "--report-every", type=float, default=10.0, help="secondes entre deux bilans"
+        )
+        merge.add_argument("--parent", type=int, default=0, help=SUPPRESS)
+        status = sub.add_parser("status", help="le retard de la fusion du journal")
+        status.add_argument("--journal", type=Path, help="répertoire du journal")
         sync = sub.add_parser("sync-radacct", help="lit la table radacct de FreeRADIUS")
         sync.add_argument("--dsn", required=True, help="postgresql://utilisateur@hôte/base")
         sync.add_argument("--table", default="radacct")
@@ -77,23 +117,37 @@ class Command(BaseCommand):
         action = options["action"]
         if action == "serve":
             self._serve(options)
+        elif action == "merge":
+            self._merge(options)
+        elif action == "status":
+            self._status(options)
         elif action == "sync-radacct":
             self._sync(options)
         else:
             self._export(options)
 
     def _serve(self, options: dict[str, Any]) -> None:
-        from raccord.network.radius_server import radius_serve
+        from raccord.network.radius_server import Mode, radius_serve
 
         host, port = _listen(options["listen"])
         if options["verbosity"] >= 1:
             logging.getLogger("raccord.network").setLevel(logging.INFO)
 
+        mode: Mode = (
+            "decode-only"
+            if options["decode_only"]
+            else "direct"
+            if options["direct"]
+            else "journal"
+        )
+
         def ready(server: Any) -> None:
-            self.stdout.write(
-                f"Serveur RADIUS à l'écoute sur {host}:{server.port}"
-                + (" (décodage seul)" if options["decode_only"] else "")
-            )
+            detail = {
+                "decode-only": " (décodage seul)",
+                "direct": " (enregistrement direct dans la base)",
+                "journal": f" (journal {server.journal.directory if server.journal else ''})",
+            }[mode]
+            self.stdout.write(f"Serveur RADIUS à l'écoute sur {host}:{server.port}{detail}")
             self.stdout.flush()
 
         try:
@@ -102,7 +156,11 @@ class Command(BaseCommand):
                     host=host,
                     port=port,
                     default_secret=options["secret"],
-                    decode_only=options["decode_only"],
+                    mode=mode,
+                    journal_dir=options["journal"],
+                    merger=not options["no_merger"],
+                    merger_nice=options["merger_nice"],
+                    verbosity=options["verbosity"],
                     batch_window=options["batch_ms"] / 1000,
                     max_batch=options["max_batch"],
                     ready=ready,
@@ -110,6 +168,89 @@ class Command(BaseCommand):
             )
         except OSError as error:
             raise CommandError(f"Impossible d'écouter sur {host}:{port} : {error}") from None
+
+    def _merge(self, options: dict[str, Any]) -> None:
+        from raccord.network.journal import journal_directory_default
+        from raccord.network.journal_merge import JournalMerger, MergeBatch
+
+        if options["verbosity"] >= 1:
+            logging.getLogger("raccord.network").setLevel(logging.INFO)
+        if options["nice"]:
+            os.nice(options["nice"])
+        directory = (options["journal"] or journal_directory_default()).resolve()
+        merger = JournalMerger(directory, batch=options["batch"])
+        stopping = {"signals": 0}
+        parent = options["parent"]
+
+        def on_signal(_signum: int, _frame: FrameType | None) -> None:
+            # The first: merge what the journal holds, then exit; the second: exit now (the
+            # batch in progress is rolled back, nothing is lost).
+            stopping["signals"] += 1
+            if stopping["signals"] > 1:
+                raise KeyboardInterrupt
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, on_signal)
+
+        def should_stop() -> bool:
+            return bool(stopping["signals"]) or (parent != 0 and os.getppid() != parent)
+
+        waited = {"logged": False}
+
+        def wait() -> bool:
+            if not waited["logged"]:
+                self.stderr.write(f"Journal {directory} : une autre fusion tourne, attente…")
+                waited["logged"] = True
+            time.sleep(0.5)
+            return not should_stop()
+
+        if not merger.lock(wait=wait if options["follow"] else None):
+            if options["follow"]:
+                return
+            raise CommandError(f"Une autre fusion du journal {directory} est en cours.")
+
+        def on_batch(batch: MergeBatch) -> None:
+            if options["verbosity"] >= 2 and batch.records:
+                self.stdout.write(f"{batch.records} enregistrements fusionnés")
+                self.stdout.flush()
+
+        try:
+            total = merger.run(
+                follow=options["follow"],
+                should_stop=should_stop,
+                interval=options["interval"],
+                report_every=options["report_every"],
+                on_batch=on_batch,
+            )
+        except KeyboardInterrupt:
+            self.stdout.write("Fusion interrompue (le lot en cours sera refait).")
+            return
+        finally:
+            merger.unlock()
+        self.stdout.write(f"Fusion terminée : {total} enregistrements fusionnés.")
+
+    def _status(self, options: dict[str, Any]) -> None:
+        from raccord.network.journal import journal_directory_default, segments
+        from raccord.network.journal_merge import JournalMerger
+
+        directory = (options["journal"] or journal_directory_default()).resolve()
+        merger = JournalMerger(directory)
+        position = merger.position()
+        if position is None:
+            self.stdout.write(f"Pas de journal dans {directory}.")
+            return
+        lag = merger.lag()
+        files = segments(directory)
+        self.stdout.write(
+            f"Journal {directory} : {len(files)} segment(s), fusionné jusqu'à "
+            f"{position[0]}:{position[1]}\n"
+            f"Reste à fusionner : {lag.records} enregistrement(s), {lag.bytes} octets"
+            + (
+                f", le plus ancien reçu il y a {lag.seconds(time.time()):.0f} s"
+                if lag.oldest is not None
+                else ""
+            )
+        )
 
     def _sync(self, options: dict[str, Any]) -> None:
         from raccord.network.radacct import radacct_follow

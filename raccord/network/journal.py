@@ -1,0 +1,415 @@
+"""The RADIUS accounting journal: what ``raccord radius serve`` has acknowledged and
+``raccord radius merge`` has not stored yet (as FreeRADIUS's detail file and radrelay).
+
+The server appends each validated Accounting-Request to an append-only *segment* file of the
+journal directory, in batches: one ``write`` and one ``fdatasync`` per batch (group commit),
+and the batch's Accounting-Responses go out only once ``fdatasync`` returned. The merger reads
+the segments from its position, stores the records through ``AccountingStore.store`` (the one
+place of the rules N1, N2/C4 and the daily usage) and saves its position in the same
+transaction. Merged segments are deleted.
+
+Layout of a segment (``0000000000000042.journal``): the 8-byte magic, then frames::
+
+    payload length (uint32 LE) | crc32 of the payload (uint32 LE) | payload
+    payload = reception time (float64 LE, epoch seconds) | source length (uint8) | source
+              | the Accounting-Request as received (cut to its Length)
+
+The raw packet is kept rather than a decoded record: the server has it already (nothing to
+encode on the hot path), the merger decodes it again with the server's own decoder and the
+reception time, which gives the same record, and the journal keeps every attribute the NAS
+sent.
+
+A segment is *sealed* once a newer one exists: the writer never writes to an older segment
+again. The writer starts a new segment each time it opens the journal, after cutting the last
+segment's torn tail (a frame cut short or whose crc does not match, as a kill -9 or a power
+loss leaves it: never an acknowledged record, those were synced whole). A bad frame found
+later inside a sealed segment is corruption of the disk: the segment is renamed
+``….corrupt``, kept for an operator, and the merger goes on with the next one."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import struct
+import subprocess
+import sys
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+MAGIC = b"RCJRNL01"
+SUFFIX = ".journal"
+ID_FILE = "journal-id"
+_FRAME = struct.Struct("<II")
+_ENTRY = struct.Struct("<dB")
+MIN_PAYLOAD = _ENTRY.size + 20  # a RADIUS header at least
+MAX_PAYLOAD = _ENTRY.size + 255 + 8192
+SEGMENT_BYTES = 64 * 1024 * 1024
+READ_BYTES = 4 * 1024 * 1024
+
+# Monkeypatched by the tests that check an answer never precedes the sync.
+fdatasync = os.fdatasync
+
+
+class JournalError(RuntimeError):
+    pass
+
+
+# --- frames --------------------------------------------------------------------------------
+
+
+def frame_encode(received: float, source: bytes, raw: bytes) -> bytes:
+    """One journal frame: the packet as received, its source address and reception time."""
+    payload = _ENTRY.pack(received, len(source)) + source + raw
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    received: float
+    source: str
+    raw: bytes
+
+
+@dataclass(slots=True)
+class Scan:
+    """Frames read from a buffer: the entries, where the last whole frame ends, and why the
+    reading stopped: ``end`` (the buffer ends there), ``partial`` (a frame cut short),
+    ``corrupt`` (a length out of bounds or a crc that does not match), ``limit``."""
+
+    entries: list[Entry]
+    end: int
+    status: str
+
+
+def frames_scan(data: bytes, start: int, limit: int | None = None) -> Scan:
+    entries: list[Entry] = []
+    position, size = start, len(data)
+    unpack_frame, unpack_entry, crc32 = _FRAME.unpack_from, _ENTRY.unpack_from, zlib.crc32
+    while True:
+        if limit is not None and len(entries) >= limit:
+            return Scan(entries, position, "limit")
+        if position == size:
+            return Scan(entries, position, "end")
+        if position + _FRAME.size > size:
+            return Scan(entries, position, "partial")
+        length, crc = unpack_frame(data, position)
+        if not MIN_PAYLOAD <= length <= MAX_PAYLOAD:
+            return Scan(entries, position, "corrupt")
+        body = position + _FRAME.size
+        if body + length > size:
+            return Scan(entries, position, "partial")
+        payload = data[body : body + length]
+        if crc32(payload) != crc:
+            return Scan(entries, position, "corrupt")
+        received, source_length = unpack_entry(payload)
+        head = _ENTRY.size + source_length
+        if head + 20 > length:
+            return Scan(entries, position, "corrupt")
+        entries.append(
+            Entry(received, payload[_ENTRY.size : head].decode("ascii", "replace"), payload[head:])
+        )
+        position = body + length
+
+
+# --- the directory -------------------------------------------------------------------------
+
+
+def segment_name(sequence: int) -> str:
+    return f"{sequence:016d}{SUFFIX}"
+
+
+def segments(directory: Path) -> list[tuple[int, Path]]:
+    """The segments of a journal, oldest first."""
+    found = []
+    with contextlib.suppress(FileNotFoundError):
+        for path in directory.iterdir():
+            if path.name.endswith(SUFFIX) and path.name[: -len(SUFFIX)].isdigit():
+                found.append((int(path.name[: -len(SUFFIX)]), path))
+    return sorted(found)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def journal_id(directory: Path, *, create: bool = False) -> str | None:
+    """The journal's id (its position row's key), written once when it is created."""
+    path = directory / ID_FILE
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        if not create:
+            return None
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = directory / f".{ID_FILE}.{os.getpid()}"
+    with temporary.open("w") as stream:
+        stream.write(uuid.uuid4().hex + "\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+    _fsync_directory(directory)
+    return path.read_text().strip()
+
+
+class _DirectoryLock:
+    """An exclusive ``flock`` on a file of the journal directory: one writer, one merger."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.path = directory / name
+        self._fd: int | None = None
+
+    def acquire(self, *, wait: Callable[[], bool] | None = None) -> bool:
+        """Take the lock; ``wait`` (called between tries) returns False to give up."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if wait is None or not wait():
+                    os.close(fd)
+                    return False
+                continue
+            self._fd = fd
+            return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
+
+
+def segment_recover(path: Path) -> int:
+    """Cut a segment's torn tail (what follows its last whole, valid frame): the bytes cut."""
+    data = path.read_bytes()
+    if not data.startswith(MAGIC):
+        if MAGIC.startswith(data):
+            # Created, magic not written whole: no record in it.
+            path.unlink()
+            return len(data)
+        raise JournalError(f"{path} n'est pas un segment de journal RADIUS")
+    scan = frames_scan(data, len(MAGIC))
+    if scan.status == "end":
+        return 0
+    with path.open("r+b") as stream:
+        stream.truncate(scan.end)
+        stream.flush()
+        os.fsync(stream.fileno())
+    logger.warning(
+        "RADIUS journal %s: torn tail of %s bytes cut (%s frame after %s whole records)",
+        path.name,
+        len(data) - scan.end,
+        scan.status,
+        len(scan.entries),
+    )
+    return len(data) - scan.end
+
+
+# --- the writer (the server) ---------------------------------------------------------------
+
+
+class JournalWriter:
+    """Appends batches of frames to the journal, each synced before ``append`` returns. Used
+    from one thread at a time (the server's writer thread)."""
+
+    def __init__(self, directory: Path, *, segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.directory = directory
+        self.segment_bytes = segment_bytes
+        self.sequence = 0
+        self.size = 0
+        self._fd: int | None = None
+        self._failed = False
+        self._lock = _DirectoryLock(directory, "writer.lock")
+
+    def open(self) -> None:
+        """Lock the journal, cut a torn tail left by a crash, start a new segment (sealing the
+        last one: the merger may read it to its end)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        journal_id(self.directory, create=True)
+        if not self._lock.acquire():
+            raise JournalError(f"le journal {self.directory} est déjà ouvert par un autre serveur")
+        existing = segments(self.directory)
+        if existing:
+            segment_recover(existing[-1][1])
+        self._segment_new(existing[-1][0] + 1 if existing else 1)
+
+    def _segment_new(self, sequence: int) -> None:
+        path = self.directory / segment_name(sequence)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o640)
+        os.write(fd, MAGIC)
+        fdatasync(fd)
+        # The new name must survive a crash before the records it will hold are acknowledged.
+        _fsync_directory(self.directory)
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd, self.sequence, self.size = fd, sequence, len(MAGIC)
+
+    def append(self, data: bytes) -> None:
+        """Write ``data`` (whole frames) and sync it; a new segment once this one is full."""
+        assert self._fd is not None, "journal not open"
+        if self._failed:
+            # After a failed write or sync, nothing more goes into that segment: what the page
+            # cache holds of it can no longer be trusted (a failed fsync may drop dirty pages).
+            self._segment_new(self.sequence + 1)
+            self._failed = False
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            fdatasync(self._fd)
+        except OSError:
+            self._failed = True
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self.size)  # no half batch left before the next segment
+            raise
+        self.size += len(data)
+        if self.size >= self.segment_bytes:
+            self._segment_new(self.sequence + 1)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._lock.release()
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Lag:
+    """What the merger has not stored yet."""
+
+    bytes: int
+    records: int
+    oldest: float | None  # reception time of the oldest record not merged
+
+    def seconds(self, now: float) -> float:
+        return max(0.0, now - self.oldest) if self.oldest is not None else 0.0
+
+
+def segment_read(path: Path, offset: int, size: int = READ_BYTES) -> bytes:
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        return stream.read(size)
+
+
+def lag_measure(directory: Path, segment: int, offset: int) -> Lag:
+    """Bytes and records after position (``segment``, ``offset``): frame headers only are
+    read, no crc (a status, not a check)."""
+    total = records = 0
+    oldest: float | None = None
+    for sequence, path in segments(directory):
+        if sequence < segment:
+            continue
+        start = max(offset if sequence == segment else 0, len(MAGIC))
+        with contextlib.suppress(FileNotFoundError), path.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            position = start
+            while position + _FRAME.size + _ENTRY.size <= size:
+                stream.seek(position)
+                head = stream.read(_FRAME.size + _ENTRY.size)
+                length, _crc = _FRAME.unpack_from(head)
+                if not MIN_PAYLOAD <= length <= MAX_PAYLOAD or position + 8 + length > size:
+                    break
+                if oldest is None:
+                    oldest = _ENTRY.unpack_from(head, _FRAME.size)[0]
+                records += 1
+                position += _FRAME.size + length
+            total += max(0, position - start)
+    return Lag(total, records, oldest)
+
+
+def entries_read(directory: Path) -> Iterator[tuple[int, Entry]]:
+    """Every whole record of every segment, oldest first (tests, inspection)."""
+    for sequence, path in segments(directory):
+        data = path.read_bytes()
+        for entry in frames_scan(data, len(MAGIC)).entries:
+            yield sequence, entry
+
+
+def journal_directory_default() -> Path:
+    from django.conf import settings
+
+    return Path(settings.DATA_DIR) / "radius-journal"
+
+
+# --- the merger as the server's child --------------------------------------------------------
+
+
+class MergerChild:
+    """``raccord radius merge --follow`` run by the server: started with it, at a lower
+    priority, started again if it dies, and stopped after the server, once it has merged what
+    the server journaled. It also stops by itself, after draining, if the server dies."""
+
+    RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+    def __init__(self, directory: Path, *, nice: int = 10, verbosity: int = 1) -> None:
+        self.command = [
+            sys.executable,
+            "-m",
+            "raccord.manage",
+            "radius",
+            "-v",
+            str(verbosity),
+            "merge",
+            "--journal",
+            str(directory),
+            "--follow",
+            "--nice",
+            str(nice),
+            "--parent",
+            str(os.getpid()),
+        ]
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._restart_at: float | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command)  # noqa: S603 - our own command
+        logger.info("RADIUS journal merger started (pid %s)", self.process.pid)
+
+    def check(self, now: float) -> None:
+        """Called every second or so by the server: a merger that died is started again."""
+        if self.process is None:
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        if self._restart_at is None:
+            delay = self.RESTART_DELAYS[min(self.restarts, len(self.RESTART_DELAYS) - 1)]
+            logger.error(
+                "RADIUS journal merger (pid %s) exited with %s: started again in %.0f s",
+                self.process.pid,
+                code,
+                delay,
+            )
+            self._restart_at = now + delay
+        elif now >= self._restart_at:
+            self._restart_at = None
+            self.restarts += 1
+            self.start()
+
+    def stop(self) -> int | None:
+        """SIGTERM, then wait for the merger to drain the journal and exit."""
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

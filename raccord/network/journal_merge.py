@@ -1,0 +1,252 @@
+"""``raccord radius merge``: the journal's records stored into the sessions, in order, in large
+batches, each batch with the merger's position in one transaction (see ``journal``).
+
+It runs as a process of its own (Python's GIL: its CPU must not slow the acknowledging), by
+default a child of ``raccord radius serve`` at a lower priority, so that during a burst the
+server keeps acknowledging at full speed and the merge catches up afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.db import close_old_connections, transaction
+from django.db.models import F
+
+from raccord.network.accounting import AccountingRecord, AccountingStore, StoreResult
+from raccord.network.journal import (
+    MAGIC,
+    READ_BYTES,
+    Entry,
+    Lag,
+    _DirectoryLock,
+    frames_scan,
+    journal_id,
+    lag_measure,
+    segment_read,
+    segments,
+)
+from raccord.network.models import JournalPosition
+from raccord.network.radius_server import (
+    MalformedPacket,
+    _wanted_table,
+    radius_dictionary,
+    record_from_attributes,
+    request_attributes,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class MergeBatch:
+    records: int = 0
+    moved: bool = False  # the position changed (records merged, or a segment left behind)
+    result: StoreResult | None = None
+
+
+class JournalMerger:
+    """Stores the journal's records in order, in batches, each with its position."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        store: AccountingStore | None = None,
+        batch: int = 5000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = directory
+        self.store = store or AccountingStore()
+        self.batch = batch
+        self.clock = clock
+        self.wanted = _wanted_table(radius_dictionary())
+        self._lock = _DirectoryLock(directory, "merger.lock")
+        self._position: tuple[int, int] | None = None
+        self._id: str | None = None
+        self._warned: set[tuple[int, str]] = set()
+
+    # -- the lock and the position
+    def lock(self, *, wait: Callable[[], bool] | None = None) -> bool:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self._lock.acquire(wait=wait)
+
+    def unlock(self) -> None:
+        self._lock.release()
+
+    def position(self) -> tuple[int, int] | None:
+        """(segment, offset) of the first record not merged; None before the journal exists."""
+        if self._position is None:
+            self._id = self._id or journal_id(self.directory)
+            if self._id is None:
+                return None
+            row, _created = JournalPosition.objects.get_or_create(
+                journal=self._id, defaults={"directory": str(self.directory.resolve())}
+            )
+            self._position = (row.segment, row.offset)
+        return self._position
+
+    def _position_save(self, segment: int, offset: int, records: int) -> None:
+        JournalPosition.objects.filter(journal=self._id).update(
+            segment=segment,
+            offset=offset,
+            records=F("records") + records,
+            merged_until=datetime.fromtimestamp(self.clock(), UTC),
+            directory=str(self.directory.resolve()),
+        )
+
+    def lag(self) -> Lag:
+        position = self.position()
+        if position is None:
+            return Lag(0, 0, None)
+        return lag_measure(self.directory, *position)
+
+    # -- one batch
+    def record_of(self, entry: Entry) -> AccountingRecord | None:
+        try:
+            _raw, attributes = request_attributes(entry.raw)
+            return record_from_attributes(
+                attributes, source=entry.source, received=entry.received, wanted=self.wanted
+            )
+        except MalformedPacket as error:  # the server checked it: a change of decoder?
+            logger.error("RADIUS journal: record from %s skipped: %s", entry.source, error)
+            return None
+
+    def merge_batch(self) -> MergeBatch:
+        """Store the next batch of records (at most ``batch``, within one segment) and move
+        the position past them, in one transaction."""
+        position = self.position()
+        if position is None:
+            return MergeBatch()
+        segment, offset = position
+        all_segments = segments(self.directory)
+        current = next(((s, p) for s, p in all_segments if s >= segment), None)
+        if current is None:
+            return MergeBatch()
+        sequence, path = current
+        for old, old_path in all_segments:
+            if old < segment:  # merged, left there by a stop before their deletion
+                with contextlib.suppress(FileNotFoundError):
+                    old_path.unlink()
+        if sequence != segment:
+            offset = 0
+        offset = max(offset, len(MAGIC))
+        sealed = sequence != all_segments[-1][0]
+        try:
+            data = segment_read(path, offset, READ_BYTES)
+            head = b"" if offset > len(MAGIC) else segment_read(path, 0, len(MAGIC))
+        except FileNotFoundError:
+            return MergeBatch()
+        if head and not head.startswith(MAGIC):
+            if not sealed:
+                return MergeBatch()  # being created: the writer has not written the magic yet
+            return self._quarantine(path, sequence, "magic")
+        scan = frames_scan(data, 0, self.batch)
+        if scan.entries:
+            records = [r for r in map(self.record_of, scan.entries) if r is not None]
+            end = offset + scan.end
+            try:
+                with transaction.atomic():
+                    result = self.store.store(records)
+                    self._position_save(sequence, end, len(scan.entries))
+            except Exception:
+                self.store.forget()
+                self._position = None
+                raise
+            self._position = (sequence, end)
+            return MergeBatch(len(scan.entries), True, result)
+        if scan.status == "corrupt":
+            if sealed:
+                return self._quarantine(path, sequence, scan.status)
+            if (sequence, scan.status) not in self._warned:
+                self._warned.add((sequence, scan.status))
+                logger.warning(
+                    "RADIUS journal %s: bad frame at %s in the open segment (cut when the "
+                    "server restarts)",
+                    path.name,
+                    offset,
+                )
+            return MergeBatch()
+        if not sealed:
+            return MergeBatch()
+        # A sealed segment read to its end: on to the next one, this one is deleted.
+        return self._segment_leave(sequence, all_segments)
+
+    def _segment_leave(self, sequence: int, all_segments: list[tuple[int, Path]]) -> MergeBatch:
+        following = next(s for s, _p in all_segments if s > sequence)
+        self._position_save(following, len(MAGIC), 0)
+        self._position = (following, len(MAGIC))
+        for old, path in all_segments:
+            if old < following:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        return MergeBatch(0, True)
+
+    def _quarantine(self, path: Path, sequence: int, why: str) -> MergeBatch:
+        kept = path.with_name(path.name + ".corrupt")
+        logger.error(
+            "RADIUS journal %s: %s frame inside a sealed segment (disk corruption?): kept as "
+            "%s for inspection, merging goes on with the next segment",
+            path.name,
+            why,
+            kept.name,
+        )
+        all_segments = segments(self.directory)
+        os.replace(path, kept)
+        return self._segment_leave(sequence, all_segments)
+
+    # -- the loop
+    def run(
+        self,
+        *,
+        follow: bool,
+        should_stop: Callable[[], bool] = lambda: False,
+        interval: float = 0.2,
+        report_every: float = 10.0,
+        report: Callable[[int, Lag], None] | None = None,
+        on_batch: Callable[[MergeBatch], None] | None = None,
+    ) -> int:
+        """Merge until the journal is read to its end; with ``follow``, until ``should_stop``
+        says so and the journal is read to its end (what the server wrote before it stopped
+        is merged). Reports the merged count and the lag every ``report_every`` seconds."""
+        total = since_report = 0
+        next_report = time.monotonic() + report_every
+        while True:
+            close_old_connections()
+            merged = self.merge_batch()
+            total += merged.records
+            since_report += merged.records
+            if on_batch is not None and merged.moved:
+                on_batch(merged)
+            if merged.result is not None and merged.result.activated:
+                logger.info(
+                    "%s line(s) activated by their first connection: %s",
+                    len(merged.result.activated),
+                    ", ".join(merged.result.activated[:20]),
+                )
+            if time.monotonic() >= next_report:
+                next_report = time.monotonic() + report_every
+                lag = self.lag()
+                (report or self._report)(since_report, lag)
+                since_report = 0
+            if merged.moved:
+                continue
+            if not follow or should_stop():
+                return total
+            time.sleep(interval)
+
+    def _report(self, merged: int, lag: Lag) -> None:
+        logger.info(
+            "RADIUS journal: %s records merged since the last report; not merged yet: %s "
+            "records (%s bytes), the oldest received %.1f s ago",
+            merged,
+            lag.records,
+            lag.bytes,
+            lag.seconds(self.clock()),
+        )
