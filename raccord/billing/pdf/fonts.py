@@ -1,6 +1,6 @@
 """The fonts of the documents: DejaVu Sans subsets shipped with the code (see fonts/README.md).
 
-Every PDF embeds its fonts (PDF/A-3 for Factur-X later); the standard PDF fonts (Helvetica)
+Every PDF embeds its fonts (PDF/A-3b, see pdfa.py); the standard PDF fonts (Helvetica)
 would not be embedded. Registered once per process.
 
 ReportLab's ``TTFont`` gives each document its own 256-code subsets, numbered in the order the

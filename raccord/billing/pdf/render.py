@@ -4,6 +4,9 @@ Drawn directly on ReportLab's canvas (``layout.py``), not with platypus: an invo
 layout, and the monthly run renders thousands of them (goal: 150 pages/s per core with
 embedded fonts, see benchmarks/invoice_pdf.py).
 
+Every document is a PDF/A-3b file carrying its Factur-X XML (``pdfa.py``, ``facturx.py``),
+written in the same pass as the pages.
+
 Same view, same bytes: ``invariant`` fixes the PDF's ID and timestamp (the dates written are
 the issue date's), and nothing else varies between two renders."""
 
@@ -19,6 +22,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from raccord.billing.models import Document, LineKind, Section
+from raccord.billing.pdf.facturx import invoice_xml
 from raccord.billing.pdf.fonts import Fonts, document_fonts
 from raccord.billing.pdf.formatting import (
     NBSP,
@@ -41,6 +45,12 @@ from raccord.billing.pdf.layout import (
     Text,
     binary_streams,
     page_draw,
+)
+from raccord.billing.pdf.pdfa import (
+    PDF_VERSION,
+    issue_moment,
+    pdfa_canvas_prepare,
+    pdfa_finish,
 )
 from raccord.billing.pdf.view import DocumentView, LineView, document_view
 
@@ -435,7 +445,11 @@ def render_view(view: DocumentView, *, fonts: Fonts | None = None) -> bytes:
             invariant=1,
             lang="fr-FR",
             initialFontName=fonts.regular,
+            pdfVersion=PDF_VERSION,
         )
+        # The dates in the file's metadata are the issue date, not the time of rendering.
+        moment = issue_moment(view.issue_date)
+        pdfa_canvas_prepare(canvas, moment=moment)
         title = f"{_title(view)} {view.number}"
         canvas.setTitle(title)
         canvas.setAuthor(view.seller.legal_name or view.seller.trade_name)
@@ -445,12 +459,14 @@ def render_view(view: DocumentView, *, fonts: Fonts | None = None) -> bytes:
         )
         canvas.setCreator("Raccord")
         canvas.setViewerPreference("DisplayDocTitle", "true")
-        # The dates in the file's metadata are the issue date, not the time of rendering.
-        issued = f"D:{view.issue_date:%Y%m%d}"
-        canvas.setDateFormatter(lambda *_args: issued)
         for page in pages:
             page_draw(canvas, page, fonts)
             canvas.showPage()
+        pdfa_finish(
+            canvas,
+            moment=moment,
+            invoice_xml=invoice_xml(view, payment_terms=_payment_sentence(view)),
+        )
         canvas.save()
     return buffer.getvalue()
 

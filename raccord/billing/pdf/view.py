@@ -34,6 +34,8 @@ class SellerView:
     mediator_name: str
     mediator_address: str
     mediator_url: str
+    # the operator's SEPA creditor identifier (ICS), for the Factur-X of a direct debit (P2)
+    creditor_id: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class DocumentView:
     number: str
     issue_date: date
     corrects_number: str
+    corrects_issue_date: date | None
     seller: SellerView
     buyer: BuyerView
     lines: tuple[LineView, ...]
@@ -152,6 +155,7 @@ def document_view(
         number=document.number,
         issue_date=document.issue_date,
         corrects_number=corrects.number if corrects is not None else "",
+        corrects_issue_date=corrects.issue_date if corrects is not None else None,
         seller=_seller(document.seller or {}),
         buyer=BuyerView(
             reference=_text(buyer, "reference"),
