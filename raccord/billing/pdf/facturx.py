@@ -19,6 +19,7 @@ taxed lines files them as E (exempt) with the reason « Non soumis à TVA »."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from decimal import Decimal
@@ -64,6 +65,8 @@ _POSTAL = re.compile(r"^(?P<street>.*?)[,\s]+(?P<postcode>\d{5})\s+(?P<city>\S.*
 
 def xml_clean(value: str) -> str:
     """``value`` without the characters XML 1.0 cannot carry."""
+    if value.isprintable():  # the usual case: no control character at all
+        return value.strip()
     return _NOT_XML.sub("", value).strip()
 
 
@@ -83,9 +86,15 @@ def _percent(rate: Decimal) -> str:
     return text.rstrip("0").rstrip(".")
 
 
-def _add(parent: Any, tag: str, text: str | None = None, **attrib: str) -> Any:
+@functools.cache
+def _qualified(tag: str) -> str:
+    """« ram:ID » → « {urn:…:100}ID » (once per tag: the XML has ~200 elements)."""
     prefix, name = tag.split(":")
-    element = etree.SubElement(parent, f"{{{NSMAP[prefix]}}}{name}", attrib)
+    return f"{{{NSMAP[prefix]}}}{name}"
+
+
+def _add(parent: Any, tag: str, text: str | None = None, **attrib: str) -> Any:
+    element = etree.SubElement(parent, _qualified(tag), attrib)
     if text is not None:
         element.text = xml_clean(text)
     return element
