@@ -539,6 +539,29 @@ def test_a_zero_invoice_asks_for_nothing__B9(sepa_contract: Contract):
     )
 
 
+def test_vat_rounded_per_rate_passes_the_schematron_when_net_times_rate_differs__M2(
+    sepa_contract: Contract,
+):
+    # given 29.91 at 20 %: net 24.93 (24.925 rounded half-up), VAT 4.98, while 24.93 × 20 %
+    # rounds to 4.99 — one amount in six at 20 % is like this (M2 rounds the net, not the VAT)
+    line = _line(
+        sepa_contract,
+        LineKind.SUBSCRIPTION,
+        "Abonnement",
+        "29.91",
+        start=date(2027, 2, 1),
+        end=date(2027, 2, 28),
+    )
+    invoice = issue(sepa_contract, [line])
+
+    tree = valid_xml(render_document(fresh(invoice)))
+
+    assert amount(tree, f"{SETTLEMENT}/ram:ApplicableTradeTax/ram:BasisAmount") == Decimal("24.93")
+    assert amount(tree, f"{SETTLEMENT}/ram:ApplicableTradeTax/ram:CalculatedAmount") == Decimal(
+        "4.98"
+    )
+
+
 def test_the_schematron_check_catches_a_total_that_does_not_add_up(sepa_contract: Contract):
     # the checks above would pass on anything if the schematron never failed
     invoice = issue(sepa_contract, first_invoice_lines(sepa_contract))
