@@ -19,6 +19,7 @@ from raccord.billing.tasks_preview import (
     billing_preview_task,
     preview_cache_key,
     preview_get,
+    preview_running,
     preview_start,
 )
 from raccord.conftest import paris
@@ -142,8 +143,9 @@ def test_the_entry_is_per_month_and_request_and_expires(monkeypatch, db: None) -
     request_id = uuid.uuid4().hex
     # when
     preview_start(month=FEBRUARY, request_id=request_id, at=paris(2027, 2, 2))
-    # then
-    assert timeouts == [PREVIEW_TIMEOUT]
+    # then the entry, and the month's pointer to the preview computing, expire together
+    assert timeouts == [PREVIEW_TIMEOUT, PREVIEW_TIMEOUT]
+    assert preview_running(month=FEBRUARY, now=paris(2027, 2, 2)) == request_id
     assert preview_get(month=FEBRUARY, request_id=request_id) is not None
     assert preview_get(month=date(2027, 3, 1), request_id=request_id) is None
     assert preview_get(month=FEBRUARY, request_id=uuid.uuid4().hex) is None
