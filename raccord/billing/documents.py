@@ -33,6 +33,7 @@ from raccord.core.money import ZERO
 from raccord.customers.models import Customer
 from raccord.payments.calendar import cheque_due_date, invoice_debit_date
 from raccord.payments.mandates import MANDATE_ROW, mandate_rows_in_force
+from raccord.payments.models import Mandate
 
 MANDATE_REFERENCE = MANDATE_ROW.index("reference")
 MANDATE_IBAN = MANDATE_ROW.index("iban")
@@ -150,8 +151,9 @@ class CustomerInfo(NamedTuple):
 
 
 def customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[int, CustomerInfo]:
-    """Buyer data, payment method, mandate and contracts of many customers in three queries,
-    with their copies already serialised.
+    """Buyer data, payment method, mandate and contracts of many customers in three queries
+    (four when a customer has no mandate in force but a contract names one), with their copies
+    already serialised.
 
     The mandate is the one the debit of ``debit_month`` uses (P4: a replacement signed this
     month applies from a later debit, so this month's invoice still names the old one); the
@@ -183,28 +185,47 @@ def customers_info(customer_ids: Iterable[int], *, debit_month: date) -> dict[in
             "status",
             "commitment_end",
             "payment_method",
-            "mandate__reference",
-            "mandate__iban",
+            "mandate_id",
         )
     )
     per_customer: dict[int, list[tuple[Any, ...]]] = {}
     for row in contracts:
         if row[1] in ids:
             per_customer.setdefault(row[1], []).append(row)
+    currents: dict[int, tuple[Any, ...] | None] = {}
+    for pk, rows in per_customer.items():
+        # The payment method of the most recent contract that is still alive, else the latest.
+        alive = [r for r in rows if r[4] not in {"cancelled", "withdrawn"}] or rows
+        currents[pk] = alive[-1] if alive else None
+    # The contract's own mandate, for a customer with none in force that month: read apart, by
+    # id (a join would make PostgreSQL hash the whole mandates table for every batch).
+    fallback_ids = {
+        current[7]
+        for pk, current in currents.items()
+        if current is not None and current[7] is not None and pk not in in_force
+    }
+    fallbacks: dict[int, tuple[str, str]] = (
+        {
+            row[0]: (row[1], row[2])
+            for row in Mandate.objects.filter(pk__in=fallback_ids).values_list(
+                "pk", "reference", "iban"
+            )
+        }
+        if fallback_ids
+        else {}
+    )
     result = {}
     for pk, reference, first_name, last_name, email, address, postal_code, city in customers:
         if pk not in ids:
             continue
         rows = per_customer.get(pk, [])
-        # The payment method of the most recent contract that is still alive, else the latest.
-        alive = [r for r in rows if r[4] not in {"cancelled", "withdrawn"}] or rows
-        current = alive[-1] if alive else None
+        current = currents.get(pk)
         mandate = in_force.get(pk)
         if mandate is not None:
             mandate_reference, iban = str(mandate[MANDATE_REFERENCE]), str(mandate[MANDATE_IBAN])
         else:
-            mandate_reference = (current[7] or "") if current else ""
-            iban = (current[8] or "") if current else ""
+            own = fallbacks.get(current[7]) if current is not None else None
+            mandate_reference, iban = own if own is not None else ("", "")
         result[pk] = CustomerInfo(
             buyer=_buyer_json(
                 reference,

@@ -55,6 +55,7 @@ from raccord.core.bulk import ids_update
 from raccord.core.models import Policy
 from raccord.core.money import ZERO, round_half_up
 from raccord.customers.models import Customer
+from raccord.payments.models import Mandate
 
 BATCH_SIZE = 2000
 NO_SETUP_FEE = {Contract.Status.WITHDRAWN, Contract.Status.CANCELLED}
@@ -552,7 +553,7 @@ def _reads_ahead(
         thread.close()
 
 
-_READ_TABLES = (Customer, Contract, Subscription, PendingItem, Document)
+_READ_TABLES = (Customer, Contract, Subscription, PendingItem, Document, Mandate)
 
 
 def _statistics_ensure() -> None:
