@@ -311,13 +311,14 @@ def pdffonts(data: bytes) -> str:
 
 
 def pdfa_facturx(data: bytes) -> str:
-    """« PDF/A-3b, Factur-X valid » for one PDF, or what is missing."""
+    """What one PDF has of PDF/A-3 and Factur-X, or what it lacks."""
     from importlib import resources
 
     import pypdf
     from lxml import etree
 
-    catalog = pypdf.PdfReader(io.BytesIO(data)).trailer["/Root"]
+    # a PDF's objects are whatever the file holds: typed loosely
+    catalog: Any = pypdf.PdfReader(io.BytesIO(data)).trailer["/Root"]
     xmp = catalog["/Metadata"].get_object().get_data()
     problems = []
     if b"<pdfaid:part>3</pdfaid:part>" not in xmp or "/OutputIntents" not in catalog:
