@@ -24,8 +24,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
-
-from lxml import etree
+from xml.sax.saxutils import escape
 
 from raccord.billing.models import LineKind
 from raccord.billing.pdf.formatting import euros
@@ -60,6 +59,7 @@ COUNTRY = "FR"
 # the document fail to render.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # « 4 rue de l'Industrie, 67400 Illkirch-Graffenstaden »: the seller's address is one string.
+_QUOTE = {'"': "&quot;"}
 _POSTAL = re.compile(r"^(?P<street>.*?)[,\s]+(?P<postcode>\d{5})\s+(?P<city>\S.*)$")
 
 
@@ -86,17 +86,37 @@ def _percent(rate: Decimal) -> str:
     return text.rstrip("0").rstrip(".")
 
 
-@functools.cache
-def _qualified(tag: str) -> str:
-    """« ram:ID » → « {urn:…:100}ID » (once per tag: the XML has ~200 elements)."""
-    prefix, name = tag.split(":")
-    return f"{{{NSMAP[prefix]}}}{name}"
+class _Element:
+    """An XML element being built: the XML is some 180 elements per document, and these
+    plain objects, written out once at the end, cost half the time of lxml's."""
+
+    __slots__ = ("attributes", "children", "tag", "text")
+
+    def __init__(self, tag: str, text: str | None, attributes: str) -> None:
+        self.tag = tag
+        self.text = text
+        self.attributes = attributes
+        self.children: list[_Element] = []
+
+    def write(self, out: list[str]) -> None:
+        if self.text is not None:
+            out.append(f"<{self.tag}{self.attributes}>{self.text}</{self.tag}>")
+        elif self.children:
+            out.append(f"<{self.tag}{self.attributes}>")
+            for child in self.children:
+                child.write(out)
+            out.append(f"</{self.tag}>")
+        else:
+            out.append(f"<{self.tag}{self.attributes}/>")
 
 
-def _add(parent: Any, tag: str, text: str | None = None, **attrib: str) -> Any:
-    element = etree.SubElement(parent, _qualified(tag), attrib)
-    if text is not None:
-        element.text = xml_clean(text)
+def _add(parent: _Element, tag: str, text: str | None = None, **attributes: str) -> _Element:
+    element = _Element(
+        tag,
+        None if text is None else escape(xml_clean(text)),
+        "".join(f' {name}="{escape(value, _QUOTE)}"' for name, value in attributes.items()),
+    )
+    parent.children.append(element)
     return element
 
 
@@ -105,25 +125,45 @@ def _date(parent: Any, tag: str, value: date, *, qualified: bool = False) -> Non
     _add(_add(parent, tag), string, f"{value:%Y%m%d}", format="102")
 
 
+@functools.cache
+def _net_ratio(rate: Decimal) -> tuple[int, int]:
+    """1 / (1 + rate) as a fraction of integers: a net is gross × a / b."""
+    ratio = 1 / (1 + to_fraction(rate))
+    return ratio.numerator, ratio.denominator
+
+
+def _cents(amount: Decimal) -> int:
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"{amount} is not an amount in cents")
+    return int(cents)
+
+
 def line_nets(grosses: list[Decimal], rate: Decimal, net: Decimal) -> list[Decimal]:
     """The net amounts of the lines of one VAT rate: each line's exact net rounded half-up
     (M2), then the cents that make them add up to ``net`` (the rate's net, rounded once over
     the rate) given one each to the lines whose rounding gave away the most (the largest
-    remainders; ties in line order). The same lines always get the same nets."""
-    exact = [to_fraction(gross) / (1 + to_fraction(rate)) for gross in grosses]
-    nets = [round_half_up(value) for value in exact]
-    missing = int((net - sum(nets, start=Decimal("0.00"))) / CENT)
+    remainders; ties in line order). The same lines always get the same nets.
+
+    In integer cents (exact, and a tenth of the time of fractions: this runs for every
+    document the monthly run renders)."""
+    a, b = _net_ratio(rate)
+    exact = [_cents(gross) * a for gross in grosses]  # the exact nets, in cents × b
+    nets = []
+    for value in exact:
+        whole, rest = divmod(abs(value), b)
+        if 2 * rest >= b:  # half-up, away from zero as round_half_up does
+            whole += 1
+        nets.append(whole if value >= 0 else -whole)
+    missing = _cents(net) - sum(nets)
     if abs(missing) > len(nets):
         raise ValueError(f"the lines at {rate} do not add up to the net {net}")
-    step = CENT if missing > 0 else -CENT
-    # what rounding took from each line, in the direction the cents go
-    given = sorted(
-        range(len(nets)),
-        key=lambda n: (-(exact[n] - to_fraction(nets[n])) * (1 if missing > 0 else -1), n),
-    )
+    step = 1 if missing > 0 else -1
+    # what rounding took from each line (in cents × b), in the direction the cents go
+    given = sorted(range(len(nets)), key=lambda n: (-(exact[n] - nets[n] * b) * step, n))
     for n in given[: abs(missing)]:
         nets[n] += step
-    return nets
+    return [Decimal(cents).scaleb(-2) for cents in nets]
 
 
 def _subsidy(line: LineView, net: Decimal) -> tuple[Decimal, Decimal, str] | None:
@@ -274,7 +314,11 @@ def invoice_xml(view: DocumentView, *, payment_terms: str) -> bytes:
     sentence. Same view, same bytes."""
     sign = -1 if view.is_credit_note else 1
     only_untaxed = all(row.rate == 0 for row in view.vat)
-    root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
+    root = _Element(
+        "rsm:CrossIndustryInvoice",
+        None,
+        "".join(f' xmlns:{prefix}="{uri}"' for prefix, uri in NSMAP.items()),
+    )
     context = _add(root, "rsm:ExchangedDocumentContext")
     _add(_add(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", GUIDELINE)
     header = _add(root, "rsm:ExchangedDocument")
@@ -338,4 +382,6 @@ def invoice_xml(view: DocumentView, *, payment_terms: str) -> bytes:
             _date(
                 referenced, "ram:FormattedIssueDateTime", view.corrects_issue_date, qualified=True
             )
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    out = ["<?xml version='1.0' encoding='UTF-8'?>\n"]
+    root.write(out)
+    return "".join(out).encode("utf-8")
