@@ -32,7 +32,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import signal
 import struct
 import subprocess
 import sys
@@ -378,7 +377,9 @@ class MergerChild:
         self._restart_at: float | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command)  # noqa: S603 - our own command
+        # Its stdin is how it is told to stop: at EOF (the server closes it, or dies) it merges
+        # what is left and exits. A signal could come before its handler is in place.
+        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE)  # noqa: S603
         logger.info("RADIUS journal merger started (pid %s)", self.process.pid)
 
     def check(self, now: float) -> None:
@@ -403,10 +404,12 @@ class MergerChild:
             self.start()
 
     def stop(self) -> int | None:
-        """SIGTERM, then wait for the merger to drain the journal and exit."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
+        """Close its stdin, then wait for the merger to drain the journal and exit."""
+        if self.process is None:
+            return None
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
         return self.process.wait()
 
     def kill(self) -> None:

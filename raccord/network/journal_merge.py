@@ -218,7 +218,6 @@ class JournalMerger:
         total = since_report = 0
         next_report = time.monotonic() + report_every
         while True:
-            close_old_connections()
             merged = self.merge_batch()
             total += merged.records
             since_report += merged.records
@@ -239,6 +238,7 @@ class JournalMerger:
                 continue
             if not follow or should_stop():
                 return total
+            close_old_connections()  # a connection broken or too old is not kept while idle
             time.sleep(interval)
 
     def _report(self, merged: int, lag: Lag) -> None:

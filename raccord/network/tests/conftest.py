@@ -20,6 +20,7 @@ from raccord.contracts.services import contract_activate, contract_equipment_rec
 from raccord.contracts.signup import SignupRequest, signup_create
 from raccord.core.events import Actor
 from raccord.network.accounting import AccountingRecord, AccountingStore
+from raccord.network.journal import JournalWriter
 from raccord.network.radius_server import NasTable, RadiusAccountingServer
 
 SYSTEM = Actor.system()
@@ -107,13 +108,19 @@ class RunningServer:
     """The storing server on an event loop of its own thread (its writer thread has its own
     database connection: tests using it need ``transactional_db``)."""
 
-    def __init__(self, *, nas: NasTable, default_secret: str | None) -> None:
+    def __init__(
+        self, *, nas: NasTable, default_secret: str | None, journal: JournalWriter | None = None
+    ) -> None:
         self.loop = asyncio.new_event_loop()
+        self.journal = journal
+        if journal is not None:
+            journal.open()
         self.server = RadiusAccountingServer(
             host="127.0.0.1",
             port=0,
             nas=nas,
-            store=AccountingStore(),
+            store=None if journal is not None else AccountingStore(),
+            journal=journal,
             default_secret=default_secret,
             batch_window=0.002,
         )
@@ -147,6 +154,8 @@ class RunningServer:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
+        if self.journal is not None:
+            self.journal.close()
 
 
 @pytest.fixture
@@ -154,6 +163,21 @@ def radius_server(transactional_db: None) -> Iterator[RunningServer]:
     if RADCLIENT is None:
         pytest.skip("radclient (freeradius-utils) n'est pas installé")
     running = RunningServer(nas=NasTable([], SECRET), default_secret=SECRET)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def journal_server(transactional_db: None, tmp_path: Any) -> Iterator[RunningServer]:
+    """The server in journal mode, its journal in the test's own directory; no merger (the
+    tests run it when they want)."""
+    if RADCLIENT is None:
+        pytest.skip("radclient (freeradius-utils) n'est pas installé")
+    running = RunningServer(
+        nas=NasTable([], SECRET), default_secret=SECRET, journal=JournalWriter(tmp_path / "j")
+    )
     try:
         yield running
     finally:

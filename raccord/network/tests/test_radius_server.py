@@ -64,6 +64,21 @@ def _interim(login: str, at: int, seconds: int, received: int, sent: int, **extr
     )
 
 
+def _stop(login: str) -> str:
+    """The Stop an hour after the Start: 9 MB received, 400 kB sent."""
+    return packet(
+        User_Name=login,
+        Acct_Status_Type="Stop",
+        Acct_Session_Id="sess-1",
+        NAS_IP_Address="192.0.2.1",
+        Event_Timestamp=START_AT + 3600,
+        Acct_Session_Time=3600,
+        Acct_Output_Octets=9_000_000,
+        Acct_Input_Octets=400_000,
+        Acct_Terminate_Cause=1,  # User-Request
+    )
+
+
 def _sessions() -> list[tuple]:
     return list(
         AccountingSession.objects.order_by("key").values_list(
@@ -99,18 +114,7 @@ def test_start_activates_interim_counts_stop_closes__C4_N2(radius_server, make_l
         7_000_000,
         300_000,
     )
-    stop = packet(
-        User_Name=line.network_login,
-        Acct_Status_Type="Stop",
-        Acct_Session_Id="sess-1",
-        NAS_IP_Address="192.0.2.1",
-        Event_Timestamp=START_AT + 3600,
-        Acct_Session_Time=3600,
-        Acct_Output_Octets=9_000_000,
-        Acct_Input_Octets=400_000,
-        Acct_Terminate_Cause=1,  # User-Request
-    )
-    assert radclient(radius_server.port, stop).answered == 1
+    assert radclient(radius_server.port, _stop(line.network_login)).answered == 1
     # then
     session = AccountingSession.objects.get()
     assert session.contract_id == line.pk

@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
+import threading
 import time
 from argparse import SUPPRESS, ArgumentParser
 from pathlib import Path
@@ -191,6 +193,17 @@ class Command(BaseCommand):
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, on_signal)
+
+        if parent:
+            # Run by the server: told to stop by the end of its stdin (closed by the server,
+            # or by the system when the server dies).
+            def watch_stdin() -> None:
+                with contextlib.suppress(OSError, ValueError):
+                    while sys.stdin.buffer.read(4096):
+                        pass
+                stopping["signals"] = max(stopping["signals"], 1)
+
+            threading.Thread(target=watch_stdin, name="merger-stop", daemon=True).start()
 
         def should_stop() -> bool:
             return bool(stopping["signals"]) or (parent != 0 and os.getppid() != parent)
