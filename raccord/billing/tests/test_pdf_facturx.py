@@ -16,6 +16,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
+import facturx
 import pypdf
 import pytest
 from django.db import transaction
@@ -234,6 +235,10 @@ def test_the_factur_x_xml_is_embedded_and_associated_with_the_document__B9(
         etree.fromstring(xml).xpath("string(//rsm:ExchangedDocument/ram:ID)", namespaces=NS)
         == invoice.number
     )
+    # and the factur-x library finds it where Factur-X readers look, an EN 16931 XML
+    filename, found = facturx.get_xml_from_pdf(data, check_xsd=True)
+    assert (filename, found) == ("factur-x.xml", xml)
+    assert facturx.get_level(etree.fromstring(found)) == "en16931"
     # the XMP says what the XML is, with the extension schema that declares fx: (PDF/A)
     tree = xmp(data)
     assert text(tree, "//fx:DocumentType") == "INVOICE"
