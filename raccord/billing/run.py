@@ -15,18 +15,20 @@ have their document and finds nothing more to bill for the others.
 
 Reads and writes are set-based: a batch costs a constant number of queries, whatever its size.
 
-On PostgreSQL, outside a transaction, the run is a pipeline of three threads, each with its own
-connection: a reader reads the next batch, this thread computes the current one, and a writer
-writes and commits the previous one. Batches are written one at a time and in order, exactly
-as without the threads: they only move the waiting on the database off the thread that
-computes. A failed write stops the run at the next batch (and rolls back only its own batch)."""
+On PostgreSQL, outside a transaction, the run is a pipeline of threads, each with its own
+connection: a reader reads the next batch, this thread computes the current one, and two
+writers write the previous ones, each batch in its own transaction. A batch's subscription and
+contract updates are written while the batch before it is stored and committed; its documents
+are numbered and stored only once that batch has committed, so documents are numbered in batch
+order exactly as without the threads, which only move the waiting on the database off the
+thread that computes. A failed write stops the run: the batch after it rolls back too."""
 
 from __future__ import annotations
 
 import calendar
 import functools
 import gc
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -425,14 +427,24 @@ def _customer_batches(batch_size: int) -> Iterator[list[int]]:
 
 
 def _write(
-    plan: _Plan, built: BuiltDocuments, *, run: BillingRun, render_pdfs: bool
+    plan: _Plan,
+    built: BuiltDocuments,
+    *,
+    run: BillingRun,
+    render_pdfs: bool,
+    after: Future[list[IssuedDocument]] | None = None,
 ) -> list[IssuedDocument]:
+    """Write one batch in one transaction. ``after``: the previous batch's write, in another
+    thread; this one is numbered only once that one has committed, and rolls back if it
+    failed."""
     with transaction.atomic():
         # What needs no document id first: ``documents_store`` locks the number series, and
         # concurrent workers wait for that lock only while the documents are written.
         for through, sub_ids in plan.billed_through.items():
             ids_update(Subscription, sub_ids, billed_through=through)
         ids_update(Contract, plan.setup_billed_contracts, setup_fee_billed=True)
+        if after is not None:
+            after.result()  # raises the previous batch's error: nothing written after it
         documents = documents_store(built)
         items = [
             PendingItem(pk=item_id, document_id=document.pk)
@@ -466,28 +478,40 @@ class _Thread:
 
 
 class _Writer:
-    """Writes batches one at a time in its own thread, so that the next batch is computed
-    meanwhile. ``submit`` waits for the previous batch and raises its error, if any: nothing
-    is written after a failed batch."""
+    """Writes batches in order, in two threads with a connection each, so that the next batch
+    is computed meanwhile and a batch's updates that take no number (subscriptions, contracts)
+    are written while the previous batch is numbered, stored and committed.
+
+    A batch is numbered only after the previous one has committed (``_write``'s ``after``),
+    so documents are numbered in batch order and nothing is written after a failed batch;
+    ``submit`` raises the error of a failed batch. At most two batches are in flight."""
 
     def __init__(self) -> None:
-        self._thread = _Thread("billing-writer")
-        self._future: Future[list[IssuedDocument]] | None = None
+        self._threads = (_Thread("billing-writer-0"), _Thread("billing-writer-1"))
+        self._futures: deque[Future[list[IssuedDocument]]] = deque()
+        self._submitted = 0
+
+    def submit(self, fn: Callable[..., list[IssuedDocument]]) -> None:
+        while len(self._futures) >= len(self._threads):
+            self._futures.popleft().result()
+        after = self._futures[-1] if self._futures else None
+        thread = self._threads[self._submitted % len(self._threads)]
+        self._submitted += 1
+        self._futures.append(thread.submit(functools.partial(fn, after=after)))
 
     def wait(self) -> None:
-        future, self._future = self._future, None
-        if future is not None:
-            future.result()
-
-    def submit(self, fn: Callable[[], list[IssuedDocument]]) -> None:
-        self.wait()
-        self._future = self._thread.submit(fn)
+        while self._futures:
+            self._futures.popleft().result()
 
     def close(self) -> None:
         try:
             self.wait()
         finally:
-            self._thread.close()
+            # a batch waiting on a failed one has failed too: all have ended
+            for future in self._futures:
+                future.exception()
+            for thread in self._threads:
+                thread.close()
 
 
 def _queue_pdfs(document_ids: list[int]) -> None:

@@ -286,21 +286,32 @@ def test_a_run_interrupted_mid_way_resumes_and_issues_every_document_once__B8(
 def test_the_pipelined_run_writes_in_order_and_stops_at_a_failed_batch__B7_B8(
     signup_request, activate, monkeypatch
 ):
-    """On PostgreSQL outside a transaction, batches are written by a writer thread while the
-    next is computed: same documents, same gapless numbers, and a failed write stops the run."""
+    """On PostgreSQL outside a transaction, batches are written by two writer threads while the
+    next is computed: same documents, same gapless numbers, and a failed write stops the run:
+    the batch written meanwhile by the other thread rolls back, its subscriptions' updates
+    too (else the resumed run would not bill them: 5 invoices below)."""
     if connection.vendor != "postgresql":
-        pytest.skip("the writer thread is used on PostgreSQL only")
+        pytest.skip("the writer threads are used on PostgreSQL only")
     submitted = {"n": 0}
     real_submit = run_module._Writer.submit
+    writes: list[bool] = []
+    real_write = run_module._write
 
     def counting_submit(self, fn):
         submitted["n"] += 1
         return real_submit(self, fn)
 
+    def recording_write(*args, after=None, **kwargs):
+        writes.append(after is not None)
+        return real_write(*args, after=after, **kwargs)
+
     monkeypatch.setattr(run_module._Writer, "submit", counting_submit)
+    monkeypatch.setattr(run_module, "_write", recording_write)
     _interrupted_run_resumes(signup_request, activate, monkeypatch)
-    # 2 batches handed over by the failed run (the third was computed, never written), then 2
-    assert submitted["n"] >= 4
+    # the failed run handed over its 3 batches (the third written while the second failed,
+    # then rolled back), the resumed one the 2 left
+    assert submitted["n"] == 5
+    assert writes[:3] == [False, True, True]
 
 
 def test_the_runs_queries_do_not_grow_with_the_number_of_subscribers(signup_request, activate):
