@@ -86,6 +86,7 @@ class PolicyAdmin(SingletonModelAdmin):
                     "equipment_return_days",
                     "exchange_return_days",
                     "outage_threshold_hours",
+                    "gesture_automatic",
                     "mediator_delay_months",
                 )
             },

@@ -149,6 +149,14 @@ class Policy(models.Model):
     outage_threshold_hours = models.PositiveSmallIntegerField(
         _("durée d'une panne ouvrant un geste, heures (N3)"), default=48
     )
+    gesture_automatic = models.BooleanField(
+        _("accorder le geste commercial sans attendre la demande (S1)"),
+        default=False,
+        help_text=_(
+            "Chaque nuit, les coupures et incidents de plus de 48 heures terminés la semaine "
+            "passée ouvrent d'eux-mêmes le geste de chaque ligne touchée, une fois par coupure."
+        ),
+    )
     # P6: what follows a returned debit.
     dunning_rejection_fee = models.DecimalField(
         _("frais de rejet de prélèvement TTC (0 : aucun)"),

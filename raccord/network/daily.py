@@ -16,8 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 def network_daily_run(*, on: date, report: DailyReport, actor: Actor) -> None:
-    """N3: the outages found in the sessions up to ``on`` 00:00, in the report under
-    ``other["network"]``."""
+    """N3: the outages found in the sessions up to ``on`` 00:00, then, if the policy says so,
+    the gestures they open (S1), in the report under ``other["network"]``."""
     from raccord.network.outages import outages_detect
 
     try:
@@ -28,3 +28,14 @@ def network_daily_run(*, on: date, report: DailyReport, actor: Actor) -> None:
         return
     if lines:
         report.other.setdefault("network", []).extend(lines)
+    # S1 by policy: after the outages are known (an outage ended yesterday opens its gesture).
+    from raccord.network.gestures import gestures_automatic
+
+    try:
+        granted = gestures_automatic(on=on)
+    except Exception as error:
+        logger.exception("automatic gestures failed on %s", on)
+        report.errors.append(f"réseau : gestes commerciaux automatiques impossibles ({error})")
+        return
+    if granted:
+        report.other.setdefault("network", []).extend(granted)

@@ -9,7 +9,7 @@ same refusals (too short, not ended, service not running), and nothing is writte
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -21,10 +21,13 @@ from raccord.contracts.models import Contract
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor
 from raccord.core.models import Policy
-from raccord.network.incidents import incidents_ended_covering
-from raccord.network.models import Outage
+from raccord.network.incidents import incident_lines_q, incidents_ended_covering
+from raccord.network.models import Incident, Outage
 
 PARIS = ZoneInfo("Europe/Paris")
+# By policy, the gestures of the outages and incidents that ended this many days before the
+# daily job are granted without a request (the outages are detected on the last 7 days).
+AUTOMATIC_DAYS = 7
 
 
 @dataclass
@@ -149,3 +152,55 @@ def gesture_candidate_grant(*, contract: Contract, key: str, on: date, actor: Ac
     raise DomainError(
         "Cette coupure n'ouvre pas de geste commercial (ou n'existe plus).", field="outage"
     )
+
+
+def gestures_automatic(*, on: date) -> list[str]:
+    """S1 by policy (``Policy.gesture_automatic``, off by default): the daily job of ``on``
+    grants the gesture of every outage or incident of more than the policy's hours that ended
+    in the ``AUTOMATIC_DAYS`` before ``on`` 00:00, on each active line it touched, as an agent
+    would from the line's page: the same candidates, the same amount, once per outage (a
+    gesture already granted for an overlapping outage is left as it is). Older outages stay
+    with the agents. Returns the report's lines."""
+    if not Policy.get().gesture_automatic:
+        return []
+    until = datetime.combine(on, time(0), tzinfo=PARIS)
+    since = until - timedelta(days=AUTOMATIC_DAYS)
+    contract_ids = set(
+        Outage.objects.filter(ended_at__gte=since, ended_at__lt=until).values_list(
+            "contract_id", flat=True
+        )
+    )
+    for incident in Incident.objects.filter(ended_at__gte=since, ended_at__lt=until).select_related(
+        "zone"
+    ):
+        contract_ids.update(
+            Contract.objects.filter(incident_lines_q(incident)).values_list("pk", flat=True)
+        )
+    contracts = (
+        Contract.objects.filter(
+            pk__in=contract_ids,
+            status=Contract.Status.ACTIVE,
+            suspended_on__isnull=True,
+        )
+        .select_related("installation_address", "offer")
+        .order_by("pk")
+    )
+    actor = Actor.system("Geste commercial automatique (politique de l'opérateur)")
+    lines = []
+    for contract in contracts:
+        for candidate in gesture_candidates(contract=contract, on=on):
+            if candidate.granted or candidate.amount is None or not since <= candidate.end < until:
+                continue
+            item = gesture_grant(
+                contract=contract,
+                outage_start=candidate.start,
+                outage_end=candidate.end,
+                requested_on=on,
+                actor=actor,
+            )
+            lines.append(
+                f"geste commercial automatique de {-item.amount} € pour {contract.reference} "
+                f"({candidate.label.lower()}, {candidate.start.astimezone(PARIS):%d/%m %H:%M} – "
+                f"{candidate.end.astimezone(PARIS):%d/%m %H:%M})"
+            )
+    return lines
