@@ -23,8 +23,9 @@ A segment is *sealed* once a newer one exists: the writer never writes to an old
 again. The writer starts a new segment each time it opens the journal, after cutting the last
 segment's torn tail (a frame cut short or whose crc does not match, as a kill -9 or a power
 loss leaves it: never an acknowledged record, those were synced whole). A bad frame found
-later inside a sealed segment is corruption of the disk: the segment is renamed
-``….corrupt``, kept for an operator, and the merger goes on with the next one."""
+later inside a sealed segment (a batch whose write or sync failed, never acknowledged, or a
+damaged disk) is skipped: the merger goes on at the next valid frame, and keeps a copy of the
+segment as ``….corrupt`` for an operator."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -116,6 +118,16 @@ def frames_scan(data: bytes, start: int, limit: int | None = None) -> Scan:
             Entry(received, payload[_ENTRY.size : head].decode("ascii", "replace"), payload[head:])
         )
         position = body + length
+
+
+def frames_resync(data: bytes, start: int) -> int | None:
+    """The offset of the first valid frame at or after ``start`` (past a damaged one): a
+    length in bounds and a matching crc, which random bytes give once in 2^32."""
+    for position in range(start, len(data) - _FRAME.size - MIN_PAYLOAD + 1):
+        length = _FRAME.unpack_from(data, position)[0]
+        if MIN_PAYLOAD <= length <= MAX_PAYLOAD and frames_scan(data, position, 1).entries:
+            return position
+    return None
 
 
 # --- the directory -------------------------------------------------------------------------
@@ -229,6 +241,8 @@ class JournalWriter:
         self.size = 0
         self._fd: int | None = None
         self._failed = False
+        self._retired: list[int] = []
+        self._write_lock = threading.Lock()
         self._lock = _DirectoryLock(directory, "writer.lock")
 
     def open(self) -> None:
@@ -251,33 +265,57 @@ class JournalWriter:
         # The new name must survive a crash before the records it will hold are acknowledged.
         _fsync_directory(self.directory)
         if self._fd is not None:
-            os.close(self._fd)
+            # Another thread may still be syncing it: closed at the next rotation, or at the end.
+            self._retired.append(self._fd)
+            while len(self._retired) > 2:
+                os.close(self._retired.pop(0))
         self._fd, self.sequence, self.size = fd, sequence, len(MAGIC)
 
     def append(self, data: bytes) -> None:
         """Write ``data`` (whole frames) and sync it; a new segment once this one is full."""
-        assert self._fd is not None, "journal not open"
-        if self._failed:
-            # After a failed write or sync, nothing more goes into that segment: what the page
-            # cache holds of it can no longer be trusted (a failed fsync may drop dirty pages).
-            self._segment_new(self.sequence + 1)
-            self._failed = False
+        with self._write_lock:
+            assert self._fd is not None, "journal not open"
+            if self._failed:
+                # After a failed write or sync, nothing more goes into that segment: what the
+                # page cache holds of it can no longer be trusted (a failed fsync may drop
+                # dirty pages).
+                self._segment_new(self.sequence + 1)
+                self._failed = False
+            fd, start = self._fd, self.size
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+            except OSError:
+                self._failed = True
+                self._cut(fd, start, start + len(data) - len(view))
+                raise
+            self.size += len(data)
+        # Outside the lock: another batch is written meanwhile, and its own sync follows.
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
-            fdatasync(self._fd)
+            fdatasync(fd)
         except OSError:
-            self._failed = True
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, self.size)  # no half batch left before the next segment
+            with self._write_lock:
+                self._failed = True
+                self._cut(fd, start, start + len(data))
             raise
-        self.size += len(data)
-        if self.size >= self.segment_bytes:
-            self._segment_new(self.sequence + 1)
+        with self._write_lock:
+            if self.size >= self.segment_bytes and fd == self._fd:
+                self._segment_new(self.sequence + 1)
+
+    def _cut(self, fd: int, start: int, end: int) -> None:
+        """A batch that failed is cut off the segment when nothing was written after it (no
+        half frame then before the next segment); else the merger skips it as corrupt."""
+        if fd == self._fd and self.size in (start, end):
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+                self.size = start
 
     def close(self) -> None:
+        for fd in self._retired:
+            os.close(fd)
+        self._retired = []
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -355,7 +393,7 @@ class MergerChild:
 
     RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 
-    def __init__(self, directory: Path, *, nice: int = 10, verbosity: int = 1) -> None:
+    def __init__(self, directory: Path, *, priority: str = "idle", verbosity: int = 1) -> None:
         self.command = [
             sys.executable,
             "-m",
@@ -367,8 +405,8 @@ class MergerChild:
             "--journal",
             str(directory),
             "--follow",
-            "--nice",
-            str(nice),
+            "--priority",
+            priority,
             "--parent",
             str(os.getpid()),
         ]

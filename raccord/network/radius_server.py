@@ -378,6 +378,7 @@ class RadiusAccountingServer:
         batch_window: float = 0.002,
         max_batch: int = 2000,
         lanes: int | None = None,
+        journal_depth: int = 2,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.host, self.port = host, port
@@ -395,11 +396,15 @@ class RadiusAccountingServer:
         self.transport: asyncio.DatagramTransport | None = None
         self._drop_log = _DropLog()
         if journal is not None:
-            lanes = 1  # one file, one writer thread: its batches are the group commits
+            lanes = journal_depth
         elif lanes is None:
             lanes = PARTITIONS if store is not None and connection.vendor == "postgresql" else 1
         # Lane i writes partition i (and, with fewer lanes than partitions, those ≡ i).
-        self._lanes = [_Lane(i) for i in range(max(1, min(lanes, PARTITIONS)))]
+        self._lanes = [
+            _Lane(i)
+            for i in range(max(1, lanes if journal is not None else min(lanes, PARTITIONS)))
+        ]
+        self._journal_lane = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nas_reload_at = time.monotonic() + NAS_RELOAD_EVERY_S
 
@@ -560,7 +565,14 @@ class RadiusAccountingServer:
             if source_bytes is None:
                 source_bytes = self._sources[source] = source.encode("ascii")
             item = frame_encode(received, source_bytes, raw)
-            lane = lanes[0]
+            lane = lanes[self._journal_lane]
+            if lane.inflight is not None:
+                # Another batch may be written and synced while this one is (pipelining).
+                for other in lanes:
+                    if other.inflight is None:
+                        lane = other
+                        self._journal_lane = other.index
+                        break
         elif len(lanes) == 1 or record.status in RELOAD_STATUSES:
             # A reboot locks every partition: any lane will do, the first one.
             lane = lanes[0]
@@ -677,7 +689,8 @@ async def radius_serve(
     mode: Mode = "journal",
     journal_dir: Path | None = None,
     merger: bool = True,
-    merger_nice: int = 10,
+    merger_priority: str = "idle",
+    journal_depth: int = 2,
     verbosity: int = 1,
     batch_window: float = 0.002,
     max_batch: int = 2000,
@@ -706,6 +719,7 @@ async def radius_serve(
         nas=nas,
         store=AccountingStore() if mode == "direct" else None,
         journal=journal,
+        journal_depth=journal_depth,
         default_secret=default_secret,
         batch_window=batch_window,
         max_batch=max_batch,
@@ -717,7 +731,7 @@ async def radius_serve(
             journal.close()
         raise
     if journal is not None and merger:
-        child = MergerChild(journal.directory, nice=merger_nice, verbosity=verbosity)
+        child = MergerChild(journal.directory, priority=merger_priority, verbosity=verbosity)
         child.start()
     if nas.empty:
         logger.warning(

@@ -42,6 +42,24 @@ def _listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _priority(value: str) -> str:
+    if value != "idle" and not (value.isdigit() and 0 <= int(value) <= 19):
+        raise CommandError(f"--priority attend idle ou un nombre de 0 à 19, pas {value!r}.")
+    return value
+
+
+def priority_lower(priority: str) -> None:
+    """``idle``: the process runs only on CPU time nothing else wants (Linux SCHED_IDLE: any
+    other process that wakes up takes the CPU at once); else a nice value."""
+    if priority == "idle":
+        if hasattr(os, "SCHED_IDLE"):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+        priority = "19"
+    if int(priority):
+        os.nice(int(priority))
+
+
 class Command(BaseCommand):
     help = "Comptabilité réseau : serveur RADIUS, synchronisation radacct, export des suspensions."
 
@@ -77,16 +95,44 @@ class Command(BaseCommand):
             help="ne lance pas la fusion du journal (raccord radius merge tourne à part)",
         )
         serve.add_argument(
-            "--merger-nice", type=int, default=10, help="priorité (nice) de la fusion (10)"
+            "--merger-priority",
+            type=_priority,
+            default="idle",
+            help="priorité de la fusion : idle (seulement le temps processeur libre, par "
+            "défaut) ou une valeur de nice (0 à 19)",
+        )
+        serve.add_argument(
+            "--journal-depth",
+            type=int,
+            default=2,
+            help="lots du journal écrits et synchronisés en même temps (2)",
         )
         merge = sub.add_parser("merge", help="fusionne le journal du serveur dans les sessions")
         merge.add_argument("--journal", type=Path, help="répertoire du journal")
         merge.add_argument("--follow", action="store_true", help="continue (Ctrl-C pour arrêter)")
         merge.add_argument("--batch", type=int, default=5000, help="enregistrements par lot")
         merge.add_argument("--interval", type=float, default=0.2, help="attente si rien à lire (s)")
-        merge.add_argument("--nice", type=int, default=0, help="baisse la priorité du processus")
+        merge.add_argument(
+            "--priority",
+            type=_priority,
+            default="0",
+            help="idle (seulement le temps processeur libre) ou une valeur de nice (0 à 19)",
+        )
         merge.add_argument(
             "--report-every", type=float, default=10.0, help="secondes entre deux bilans"
+        )
+        merge.add_argument(
+            "--defer-above",
+            type=float,
+            default=2000.0,
+            help="enregistrements/s au-delà desquels la fusion attend la fin de la rafale (2000 ; "
+            "0 : jamais)",
+        )
+        merge.add_argument(
+            "--defer-at-most",
+            type=float,
+            default=30.0,
+            help="retard maximal (s) accepté pendant une rafale avant de fusionner quand même",
         )
         merge.add_argument("--parent", type=int, default=0, help=SUPPRESS)
         status = sub.add_parser("status", help="le retard de la fusion du journal")
@@ -161,7 +207,8 @@ class Command(BaseCommand):
                     mode=mode,
                     journal_dir=options["journal"],
                     merger=not options["no_merger"],
-                    merger_nice=options["merger_nice"],
+                    merger_priority=options["merger_priority"],
+                    journal_depth=options["journal_depth"],
                     verbosity=options["verbosity"],
                     batch_window=options["batch_ms"] / 1000,
                     max_batch=options["max_batch"],
@@ -177,8 +224,7 @@ class Command(BaseCommand):
 
         if options["verbosity"] >= 1:
             logging.getLogger("raccord.network").setLevel(logging.INFO)
-        if options["nice"]:
-            os.nice(options["nice"])
+        priority_lower(options["priority"])
         directory = (options["journal"] or journal_directory_default()).resolve()
         merger = JournalMerger(directory, batch=options["batch"])
         stopping = {"signals": 0}
@@ -234,6 +280,8 @@ class Command(BaseCommand):
                 interval=options["interval"],
                 report_every=options["report_every"],
                 on_batch=on_batch,
+                defer_above=options["defer_above"],
+                defer_at_most=options["defer_at_most"],
             )
         except KeyboardInterrupt:
             self.stdout.write("Fusion interrompue (le lot en cours sera refait).")
