@@ -17,8 +17,11 @@ fixed number of requests, radclient stops by itself (retries bounded too)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -154,8 +157,21 @@ def expected_received(sessions: int, rounds: int = 4) -> int:
     return sum((rounds - 1) * 3_000_000_000 + i for i in range(sessions))
 
 
+# journal: the merger runs during the flood (a child of the server, idle CPU priority);
+# journal-after: no merger during the flood, ``raccord radius merge`` run once it is over.
+MODES = ("decode-only", "direct", "journal", "journal-after")
+
+
 class Server:
-    def __init__(self, *, port: int, env: dict[str, str], decode_only: bool) -> None:
+    def __init__(
+        self,
+        *,
+        port: int,
+        env: dict[str, str],
+        mode: str,
+        journal: Path | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         command = [
             sys.executable,
             "-m",
@@ -167,8 +183,13 @@ class Server:
             "--secret",
             SECRET,
         ]
-        if decode_only:
+        if mode == "decode-only":
             command.append("--decode-only")
+        elif mode == "direct":
+            command.append("--direct")
+        else:
+            assert journal is not None
+            command += ["--journal", str(journal), *extra]
         self.process = subprocess.Popen(
             command,
             env=env,
@@ -185,6 +206,15 @@ class Server:
 
     def cpu_seconds(self) -> float:
         return process_cpu(self.process.pid)
+
+    def merger_pid(self) -> int | None:
+        """The journal merger, the server's child process."""
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return None
+        return int(children[0]) if children else None
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -242,6 +272,38 @@ def lost(output: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+def stored_now(db_url: str, prefix: str) -> tuple[int, int]:
+    """(sessions closed with this prefix, their received octets), one cheap query."""
+    query = (
+        "SELECT count(*), coalesce(sum(output_octets), 0) FROM network_accountingsession "
+        "WHERE session_id LIKE %s AND stopped_at IS NOT NULL"
+    )
+    if db_url.startswith("sqlite"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as db:
+            row = db.execute(query.replace("%s", "?"), [prefix + "-%"]).fetchone()
+    else:
+        import psycopg
+
+        with psycopg.connect(db_url) as db:
+            row = db.execute(query, [prefix + "-%"]).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def drain_wait(db_url: str, prefix: str, sessions: int, timeout: float = 600.0) -> float:
+    """Seconds until every session of the flood is in the database, closed, with its exact
+    counters (the journal merged); ``inf`` on timeout."""
+    started = time.perf_counter()
+    expected = expected_received(sessions)
+    while time.perf_counter() - started < timeout:
+        if stored_now(db_url, prefix) == (sessions, expected):
+            return time.perf_counter() - started
+        time.sleep(0.1)
+    return float("inf")
+
+
 def check(db_url: str, prefix: str) -> tuple[int, int]:
     """(sessions stored with this prefix, total received octets) read by a fresh process."""
     out = subprocess.run(
@@ -274,6 +336,12 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def client_cpu() -> float:
+    """CPU seconds of the radclient processes run so far (waited-for children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def database_cpu(name: str) -> float:
     """CPU seconds of the PostgreSQL backends serving the benchmark database."""
     if not name:
@@ -298,6 +366,173 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclasses.dataclass
+class Run:
+    mode: str
+    requests: int
+    seconds: float  # the flood: every request acknowledged
+    server_cpu: float
+    resent: int
+    database_cpu: float = 0.0
+    drain: float = 0.0  # journal: after the flood, until everything is in the database
+    merger_cpu: float = 0.0
+    client_cpu: float = 0.0
+    stored: int = 0
+    exact: bool = True
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def end_to_end(self) -> float:
+        return self.requests / (self.seconds + self.drain)
+
+    def line(self, sessions: int) -> str:
+        us = 1e6 / self.requests
+        label = {"decode-only": "answered", "direct": "stored+answered"}.get(
+            self.mode, "acknowledged"
+        )
+        text = (
+            f"  {self.mode:13s} {self.requests} requests {label} in "
+            f"{self.seconds:6.2f} s = {self.rate:7.0f} req/s, server CPU "
+            f"{self.server_cpu * us:4.0f} µs/req"
+        )
+        if self.mode.startswith("journal"):
+            text += (
+                f"; merged {self.drain:5.2f} s after the flood: end to end "
+                f"{self.end_to_end:6.0f} req/s, merger CPU {self.merger_cpu * us:4.0f} µs/req"
+            )
+        if self.database_cpu:
+            text += f", database CPU {self.database_cpu * us:4.0f} µs/req"
+        text += f", radclient CPU {self.client_cpu * us:3.0f} µs/req, Lost {self.resent}"
+        if self.mode != "decode-only":
+            verdict = "all, exact counters" if self.exact else "MISMATCH"
+            text += f", {self.stored}/{sessions} sessions stored ({verdict})"
+        return text
+
+
+def one_flood(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    db_url: str,
+    name: str,
+    tmp: Path,
+    mode: str,
+    prefix: str,
+) -> Run:
+    files = flood_files(tmp, prefix=prefix, sessions=args.sessions, lines=args.lines)
+    port = free_port()
+    journal = tmp / f"journal-{prefix}"
+    extra = args.serve_args + (("--no-merger",) if mode == "journal-after" else ())
+    server = Server(port=port, env=env, mode=mode, journal=journal, extra=extra)
+    merger_cpu = 0.0
+    try:
+        cpu_before = server.cpu_seconds()
+        client_before = client_cpu()
+        seconds, resent = flood(port, files, parallel=args.parallel)
+        cpu = server.cpu_seconds() - cpu_before
+        client = client_cpu() - client_before
+        drain = 0.0
+        if mode == "journal-after":
+            # The merger run apart, once the flood is over: the merge alone.
+            started = time.perf_counter()
+            command = [sys.executable, "-m", "raccord.manage", "radius", "merge"]
+            subprocess.run([*command, "--journal", str(journal)], env=env, cwd=ROOT, check=True)
+            drain = time.perf_counter() - started
+            merger_cpu = client_cpu() - client_before - client
+        elif mode == "journal":
+            drain = drain_wait(db_url, prefix, args.sessions)
+            merger = server.merger_pid()
+            merger_cpu = process_cpu(merger) if merger else 0.0
+        db_cpu = database_cpu(name)
+    finally:
+        server.stop()
+    run = Run(mode, 4 * args.sessions, seconds, cpu, resent, db_cpu, drain, merger_cpu, client)
+    if mode != "decode-only":
+        run.stored, received = check(db_url, prefix)
+        run.exact = run.stored == args.sessions and received == expected_received(args.sessions)
+    return run
+
+
+def summary(runs: dict[str, list[Run]]) -> None:
+    """Best of each mode, and its ratio to the best decode-only rate."""
+    decode = max(r.rate for r in runs["decode-only"])
+    cpu = {
+        mode: min(r.server_cpu / r.requests for r in items) * 1e6 for mode, items in runs.items()
+    }
+    print(
+        "Server CPU per request (least disturbed by other work): "
+        + ", ".join(f"{mode} {us:.0f} µs" for mode, us in cpu.items())
+    )
+    print(f"Best of each, ratio to decode-only {decode:.0f} req/s (goal ≥ {GOAL_RATIO:.2f}):")
+    if "direct" in runs:
+        direct = max(r.rate for r in runs["direct"])
+        print(
+            f"  direct, stored before answering:   {direct:7.0f} req/s  ratio {direct / decode:.2f}"
+        )
+    for mode in ("journal", "journal-after"):
+        if mode not in runs:
+            continue
+        best = max(runs[mode], key=lambda r: r.rate)
+        merged = max(runs[mode], key=lambda r: r.end_to_end)
+        verdict = "met" if best.rate / decode >= GOAL_RATIO else "NOT met"
+        print(
+            f"  {mode}, acknowledged (synced):  {best.rate:7.0f} req/s  ratio "
+            f"{best.rate / decode:.2f} ({verdict})\n"
+            f"  {mode}, merged into the database: {merged.end_to_end:7.0f} req/s  ratio "
+            f"{merged.end_to_end / decode:.2f} (records / (flood + drain), drain "
+            f"{merged.drain:.1f} s)"
+        )
+
+
+def kill_check(
+    args: argparse.Namespace, env: dict[str, str], db_url: str, tmp: Path, best_rate: float
+) -> None:
+    """Journal mode: kill -9 the server in the middle of a flood and start it again on the same
+    port (radclient retransmits what was not acknowledged), then kill -9 its merger in the
+    middle of the merge (the server starts it again): every session once, exact counters."""
+    prefix = "kill"
+    files = flood_files(tmp, prefix=prefix, sessions=args.sessions, lines=args.lines)
+    requests = 4 * args.sessions
+    port = free_port()
+    journal = tmp / "journal-kill"
+    server = Server(port=port, env=env, mode="journal", journal=journal, extra=args.serve_args)
+    outcome: dict[str, float] = {"seconds": 0.0, "resent": 0.0}
+
+    def drive() -> None:
+        seconds, resent = flood(port, files, parallel=args.parallel, retries=30)
+        outcome.update(seconds=seconds, resent=float(resent))
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    time.sleep(max(0.5, 0.4 * requests / best_rate))
+    server.kill()
+    killed_at = time.perf_counter()
+    time.sleep(0.5)
+    server = Server(port=port, env=env, mode="journal", journal=journal, extra=args.serve_args)
+    restarted = time.perf_counter() - killed_at
+    driver.join()
+    merger_killed = ""
+    # The merge still running (the orphan merger of the killed server drains its part first).
+    time.sleep(0.3)
+    merger = server.merger_pid()
+    if merger and stored_now(db_url, prefix)[0] < args.sessions:
+        os.kill(merger, signal.SIGKILL)
+        merger_killed = "merger kill -9 mid-merge (restarted by the server), "
+    drain = drain_wait(db_url, prefix, args.sessions, timeout=300)
+    server.stop()
+    stored_sessions, received = check(db_url, prefix)
+    exact = received == expected_received(args.sessions)
+    print(
+        f"Journal mode, server kill -9 mid-flood, listening again {restarted:.1f} s later, "
+        f"{merger_killed}merged {drain:.1f} s after the flood: {requests} requests, "
+        f"{int(outcome['resent'])} in radclient's Lost count (the NAS side); "
+        f"{stored_sessions}/{args.sessions} sessions stored and closed, received octets "
+        f"{'exact (nothing lost or counted twice)' if exact else 'WRONG'}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
@@ -305,7 +540,18 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=5_000, help="subscribers in the database")
     parser.add_argument("--parallel", type=int, default=256, help="radclient -p")
     parser.add_argument("--repeat", type=int, default=2, help="floods of each server (best kept)")
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help="servers to flood (decode-only,direct,journal)"
+    )
+    parser.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        dest="serve_args",
+        help="extra option of the journal server (e.g. --serve-arg=--merger-nice=19)",
+    )
     args = parser.parse_args()
+    args.serve_args = tuple(args.serve_args)
 
     tmp = Path(tempfile.mkdtemp(prefix="raccord-bench-radius-"))
     name = ""
@@ -337,81 +583,17 @@ def main() -> None:
             check=True,
             env=env,
         )
-        rates: dict[str, list[float]] = {"decode-only": [], "stored": []}
-        cpu_us: dict[str, list[float]] = {"decode-only": [], "stored": []}
+        modes = [mode for mode in MODES if mode in args.modes.split(",")]
+        runs: dict[str, list[Run]] = {mode: [] for mode in modes}
         for round_ in range(args.repeat):
-            for mode in ("decode-only", "stored"):
-                prefix = f"r{round_}{mode[0]}"
-                files = flood_files(tmp, prefix=prefix, sessions=args.sessions, lines=args.lines)
-                requests = 4 * args.sessions
-                port = free_port()
-                server = Server(port=port, env=env, decode_only=mode == "decode-only")
-                try:
-                    cpu_before = server.cpu_seconds()
-                    seconds, resent = flood(port, files, parallel=args.parallel)
-                    cpu = server.cpu_seconds() - cpu_before
-                    db_cpu = database_cpu(name)
-                finally:
-                    server.stop()
-                rate = requests / seconds
-                rates[mode].append(rate)
-                cpu_us[mode].append(1e6 * cpu / requests)
-                extra = ""
-                if mode == "stored":
-                    sessions_stored, received = check(db_url, prefix)
-                    ok = sessions_stored == args.sessions and received == expected_received(
-                        args.sessions
-                    )
-                    extra = f", {sessions_stored} sessions stored {'(all, exact counters)' if ok else '(MISMATCH)'}"
-                print(
-                    f"  {mode:11s} {requests} requests in {seconds:6.2f} s = {rate:8.0f} req/s, "
-                    f"server CPU {1e6 * cpu / requests:5.0f} µs/req"
-                    + (f" + database {1e6 * db_cpu / requests:4.0f} µs/req" if db_cpu else "")
-                    + f", radclient Lost {resent}{extra}"
-                )
-        decode, stored_rate = max(rates["decode-only"]), max(rates["stored"])
-        ratio = stored_rate / decode
-        cpu_ratio = min(cpu_us["decode-only"]) / min(cpu_us["stored"])
-        print(
-            f"Server CPU per request: decode-only {min(cpu_us['decode-only']):.0f} µs, stored "
-            f"{min(cpu_us['stored']):.0f} µs (ratio {cpu_ratio:.2f}, the figure least disturbed "
-            "by other work on the machine)"
-        )
-        print(
-            f"Best: decode-only {decode:.0f} req/s, stored {stored_rate:.0f} req/s, "
-            f"ratio {ratio:.2f} (goal ≥ {GOAL_RATIO:.2f}: {'met' if ratio >= GOAL_RATIO else 'NOT met'})"
-        )
-
-        # Kill -9 in the middle of a flood, restart on the same port: radclient retransmits.
-        prefix = "kill"
-        files = flood_files(tmp, prefix=prefix, sessions=args.sessions, lines=args.lines)
-        requests = 4 * args.sessions
-        port = free_port()
-        server = Server(port=port, env=env, decode_only=False)
-        outcome: dict[str, float] = {"seconds": 0.0, "resent": 0.0}
-
-        def drive() -> None:
-            seconds, resent = flood(port, files, parallel=args.parallel, retries=30)
-            outcome.update(seconds=seconds, resent=float(resent))
-
-        driver = threading.Thread(target=drive)
-        driver.start()
-        time.sleep(max(0.5, 0.4 * requests / stored_rate))
-        server.kill()
-        killed_at = time.perf_counter()
-        time.sleep(0.5)
-        server = Server(port=port, env=env, decode_only=False)
-        restarted = time.perf_counter() - killed_at
-        driver.join()
-        server.stop()
-        stored_sessions, received = check(db_url, prefix)
-        exact = received == expected_received(args.sessions)
-        print(
-            f"Kill -9 mid-flood, listening again {restarted:.1f} s later: {requests} requests, "
-            f"{int(outcome['resent'])} in radclient's Lost count (the NAS side); {stored_sessions}/{args.sessions} "
-            "sessions stored and closed, received octets "
-            f"{'exact (nothing lost or counted twice)' if exact else 'WRONG'}"
-        )
+            for mode in modes:
+                run = one_flood(args, env, db_url, name, tmp, mode, f"r{round_}{mode[0]}")
+                runs[mode].append(run)
+                print(run.line(args.sessions))
+        if "decode-only" in modes:
+            summary(runs)
+        if "journal" in modes:
+            kill_check(args, env, db_url, tmp, best_rate=max(r.rate for r in runs["journal"]))
         print(
             f"Load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine makes figures noisy)"
         )
