@@ -298,9 +298,11 @@ class JournalMerger:
 
 class _Growth:
     """How fast the server appends to the journal, in records per second (from the bytes
-    appended to its newest segment and the size of a record)."""
+    appended to its newest segment and the size of a record), over windows of half a second:
+    a client's short pauses within a burst do not end it."""
 
     FRAME_BYTES = 150  # about the size of a journaled Accounting-Request
+    WINDOW_S = 0.5
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -308,7 +310,7 @@ class _Growth:
         self._rate = 0.0
 
     def rate(self, now: float) -> float:
-        if self._last is not None and now - self._last[0] < 0.1:
+        if self._last is not None and now - self._last[0] < self.WINDOW_S:
             return self._rate
         files = segments(self.directory)
         if not files:

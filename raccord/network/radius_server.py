@@ -1,20 +1,22 @@
 """The built-in RADIUS accounting server (RFC 2866): ``raccord radius serve``.
 
-An asyncio UDP server. Each packet is decoded with pyrad's packet class and Raccord's
-dictionary, its Request Authenticator is checked with the secret of the NAS it comes from, and
-its record is queued. Records are stored in batches (group commit: while a batch is being
-written, the next one fills), and each Accounting-Response is sent only once the batch that
-holds its record is committed: a NAS never gets an answer for a record that could still be
+An asyncio UDP server. Each Accounting-Request is checked (NAS known, Request Authenticator,
+attributes decoded and valid) and then, by default, appended to the journal
+(``raccord.network.journal``): batches of records are written and synced (group commit: while
+a batch is synced, the next one fills), and each Accounting-Response is sent only once the
+batch holding its record is synced. The merger (``journal_merge``, a child process) stores
+the journal into the sessions. A NAS never gets an answer for a record that could still be
 lost, and retransmits what was not answered (storing twice changes nothing, N1).
 
-On PostgreSQL the records go down one lane per partition of the session keys, each lane a
-writer thread with its own connection and one batch in flight: a batch's round trips and
-commit (most of its time is spent waiting on the database) overlap the other lane's, and lanes
-never wait on each other (each locks its own partition, see ``accounting_sql``). SQLite has one
-writer at a time whatever the threads: one lane.
+``--direct`` stores each batch in the database before answering instead. On PostgreSQL the
+records then go down one lane per partition of the session keys, each lane a writer thread
+with its own connection and one batch in flight: a batch's round trips and commit overlap the
+other lane's, and lanes never wait on each other (each locks its own partition, see
+``accounting_sql``). SQLite has one writer at a time whatever the threads: one lane.
 
 A packet from an unknown NAS, with a bad authenticator or a malformed attribute is dropped with
-a log line (throttled), never answered; nothing a client sends can stop the server."""
+a log line (throttled), never answered, never journaled; nothing a client sends can stop the
+server."""
 
 from __future__ import annotations
 

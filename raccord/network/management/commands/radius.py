@@ -48,18 +48,6 @@ def _priority(value: str) -> str:
     return value
 
 
-def priority_lower(priority: str) -> None:
-    """``idle``: the process runs only on CPU time nothing else wants (Linux SCHED_IDLE: any
-    other process that wakes up takes the CPU at once); else a nice value."""
-    if priority == "idle":
-        if hasattr(os, "SCHED_IDLE"):
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-            return
-        priority = "19"
-    if int(priority):
-        os.nice(int(priority))
-
-
 class Command(BaseCommand):
     help = "Comptabilité réseau : serveur RADIUS, synchronisation radacct, export des suspensions."
 
@@ -224,6 +212,8 @@ class Command(BaseCommand):
 
         if options["verbosity"] >= 1:
             logging.getLogger("raccord.network").setLevel(logging.INFO)
+        from raccord.network.journal import priority_lower
+
         priority_lower(options["priority"])
         directory = (options["journal"] or journal_directory_default()).resolve()
         merger = JournalMerger(directory, batch=options["batch"])
