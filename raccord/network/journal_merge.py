@@ -310,8 +310,8 @@ class _Growth:
         self._rate = 0.0
 
     def rate(self, now: float) -> float:
-        if self._last is not None and now - self._last[0] < self.WINDOW_S:
-            return self._rate
+        """The rate over the last window, or since its start when higher (a burst that has
+        just begun is seen at the next look, not a window later)."""
         files = segments(self.directory)
         if not files:
             return 0.0
@@ -320,9 +320,16 @@ class _Growth:
             size = path.stat().st_size
         except FileNotFoundError:
             return self._rate
-        if self._last is not None:
-            since, last_sequence, last_size = self._last
-            grown = size - last_size if sequence == last_sequence else size
-            self._rate = max(0, grown) / self.FRAME_BYTES / (now - since)
-        self._last = (now, sequence, size)
-        return self._rate
+        if self._last is None:
+            self._last = (now, sequence, size)
+            return 0.0
+        since, last_sequence, last_size = self._last
+        elapsed = now - since
+        if elapsed <= 0:
+            return self._rate
+        grown = size - last_size if sequence == last_sequence else size
+        current = max(0, grown) / self.FRAME_BYTES / elapsed
+        if elapsed >= self.WINDOW_S:
+            self._last, self._rate = (now, sequence, size), current
+            return current
+        return max(self._rate, current)

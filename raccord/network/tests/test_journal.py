@@ -21,7 +21,7 @@ from raccord.network.journal import (
     frames_scan,
     segments,
 )
-from raccord.network.journal_merge import JournalMerger
+from raccord.network.journal_merge import JournalMerger, _Growth
 from raccord.network.models import AccountingSession, DailyUsage, JournalPosition
 from raccord.network.radius_server import radius_dictionary
 
@@ -271,3 +271,19 @@ def test_the_lag_counts_what_is_not_merged(db, tmp_path: Path):
     assert lag.seconds(START_AT + 11.5) == 10.0
     merger.merge_batch()
     assert merger.lag().records == 3
+
+
+def test_the_burst_rate_is_seen_at_once_and_judged_over_a_window(tmp_path: Path):
+    # given: a journal, its growth looked at from t = 0
+    writer = JournalWriter(tmp_path / "j")
+    writer.open()
+    growth = _Growth(tmp_path / "j")
+    assert growth.rate(0.0) == 0.0
+    # when: 1,000 records' worth is appended within a tenth of a second
+    writer.append(bytes(_Growth.FRAME_BYTES * 1000))
+    # then: seen at the next look, before the window ends
+    assert growth.rate(0.1) == pytest.approx(10_000)
+    # and still counted over the window once it is over, then nothing more: zero
+    assert growth.rate(0.5) == pytest.approx(2_000)
+    assert growth.rate(1.0) == 0.0
+    writer.close()
