@@ -26,6 +26,7 @@ thread that computes. A failed write stops the run: the batch after it rolls bac
 from __future__ import annotations
 
 import calendar
+import contextlib
 import functools
 import gc
 from collections import defaultdict, deque
@@ -444,7 +445,14 @@ def _write(
             ids_update(Subscription, sub_ids, billed_through=through)
         ids_update(Contract, plan.setup_billed_contracts, setup_fee_billed=True)
         if after is not None:
-            after.result()  # raises the previous batch's error: nothing written after it
+            if connection.vendor == "postgresql":
+                # This batch now waits, in Python, for the one before, which PostgreSQL's
+                # deadlock detector cannot see: should that one ever wait on a lock this
+                # one holds, it fails after a minute instead of waiting for ever.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '60s'")
+            if after.exception() is not None:
+                raise _PreviousBatchFailed  # nothing written after a failed batch
         documents = documents_store(built)
         items = [
             PendingItem(pk=item_id, document_id=document.pk)
@@ -456,6 +464,10 @@ def _write(
         if render_pdfs:
             _queue_pdfs([d.pk for d in documents])
     return documents
+
+
+class _PreviousBatchFailed(Exception):
+    """A batch rolled back because the one before it failed (whose error is the one raised)."""
 
 
 def _connection_close() -> None:
@@ -473,8 +485,12 @@ class _Thread:
         return self._executor.submit(fn)
 
     def close(self) -> None:
-        self._executor.submit(_connection_close).result()
-        self._executor.shutdown()
+        """Close the thread's connection, then end the thread. Never waits on a thread already
+        gone (shutdown by the interpreter or the garbage collector): the close is queued, and
+        ``shutdown`` waits only for a thread still alive."""
+        with contextlib.suppress(RuntimeError):  # the executor is already shut down
+            self._executor.submit(_connection_close)
+        self._executor.shutdown(wait=True)
 
 
 class _Writer:
@@ -483,35 +499,45 @@ class _Writer:
     are written while the previous batch is numbered, stored and committed.
 
     A batch is numbered only after the previous one has committed (``_write``'s ``after``),
-    so documents are numbered in batch order and nothing is written after a failed batch;
-    ``submit`` raises the error of a failed batch. At most two batches are in flight."""
+    so documents are numbered in batch order and nothing is written after a failed batch.
+    ``submit`` and ``wait`` raise the error of the first failed batch, in batch order; ``close``
+    never raises. At most two batches are in flight."""
 
     def __init__(self) -> None:
         self._threads = (_Thread("billing-writer-0"), _Thread("billing-writer-1"))
         self._futures: deque[Future[list[IssuedDocument]]] = deque()
         self._submitted = 0
 
+    def _oldest_done(self) -> None:
+        error = self._futures.popleft().exception()
+        if error is not None:
+            raise error
+
     def submit(self, fn: Callable[..., list[IssuedDocument]]) -> None:
         while len(self._futures) >= len(self._threads):
-            self._futures.popleft().result()
+            self._oldest_done()
         after = self._futures[-1] if self._futures else None
         thread = self._threads[self._submitted % len(self._threads)]
         self._submitted += 1
         self._futures.append(thread.submit(functools.partial(fn, after=after)))
 
     def wait(self) -> None:
+        """Every batch written; raises the first failure."""
         while self._futures:
-            self._futures.popleft().result()
+            self._oldest_done()
 
     def close(self) -> None:
+        """Wait for the batches in flight (after a failure they roll back), then close both
+        threads and their connections."""
         try:
-            self.wait()
-        finally:
-            # a batch waiting on a failed one has failed too: all have ended
             for future in self._futures:
                 future.exception()
-            for thread in self._threads:
-                thread.close()
+            self._futures.clear()
+        finally:
+            try:
+                self._threads[0].close()
+            finally:
+                self._threads[1].close()
 
 
 def _queue_pdfs(document_ids: list[int]) -> None:
@@ -683,11 +709,16 @@ def billing_run(
             done += reads.size
             if progress is not None:
                 progress(done, total_customers)
-    finally:
         if writer is not None:
-            writer.close()
-        if reader is not None:
-            reader.close()
+            writer.wait()
+    finally:
+        # both always closed, whatever was raised, and nothing raised here hides it
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            if reader is not None:
+                reader.close()
     if run is None:
         return preview
     if shard is not None:

@@ -314,6 +314,38 @@ def test_the_pipelined_run_writes_in_order_and_stops_at_a_failed_batch__B7_B8(
     assert writes[:3] == [False, True, True]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_pipelined_run_that_fails_raises_its_error_and_leaves_no_thread_behind__B8(
+    signup_request, activate, monkeypatch
+):
+    """A failure mid-run (more batches still to read and write) reaches the caller as itself,
+    and the reader and writer threads end with their connections, in a long-lived worker too."""
+    import gc
+    import threading
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the pipeline's threads are used on PostgreSQL only")
+    for _ in range(8):
+        activate(signup_request, on=date(2027, 1, 20))
+    real_store = run_module.documents_store
+    calls = {"n": 0}
+
+    def crashing_store(built):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full while writing the second batch")
+        return real_store(built)
+
+    monkeypatch.setattr(run_module, "documents_store", crashing_store)
+    with pytest.raises(RuntimeError, match="disk full while writing the second batch"):
+        _run(FEB, batch_size=1)
+    # the first batch only, the rest not even numbered
+    assert Document.objects.count() == 1
+    assert calls["n"] == 2
+    gc.collect()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("billing-")] == []
+
+
 def test_the_runs_queries_do_not_grow_with_the_number_of_subscribers(signup_request, activate):
     from django.db import connection as conn
     from django.test.utils import CaptureQueriesContext
