@@ -55,6 +55,7 @@ from raccord.network.accounting import (
     partition_of,
 )
 from raccord.network.journal import (
+    JournalError,
     JournalWriter,
     MergerChild,
     frame_encode,
@@ -714,7 +715,10 @@ async def radius_serve(
     child: MergerChild | None = None
     if mode == "journal":
         journal = JournalWriter(journal_dir or journal_directory_default())
-        await loop.run_in_executor(None, journal.open)
+        try:
+            await loop.run_in_executor(None, journal.open)
+        except OSError as error:
+            raise JournalError(f"Journal {journal.directory} inutilisable : {error}") from error
     server = RadiusAccountingServer(
         host=host,
         port=port,

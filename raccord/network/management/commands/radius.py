@@ -163,6 +163,7 @@ class Command(BaseCommand):
             self._export(options)
 
     def _serve(self, options: dict[str, Any]) -> None:
+        from raccord.network.journal import JournalError
         from raccord.network.radius_server import Mode, radius_serve
 
         host, port = _listen(options["listen"])
@@ -203,6 +204,8 @@ class Command(BaseCommand):
                     ready=ready,
                 )
             )
+        except JournalError as error:
+            raise CommandError(str(error)) from None
         except OSError as error:
             raise CommandError(f"Impossible d'écouter sur {host}:{port} : {error}") from None
 
