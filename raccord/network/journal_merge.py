@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
 
 from raccord.network.accounting import AccountingRecord, AccountingStore, StoreResult
@@ -234,7 +234,7 @@ class JournalMerger:
         every line reconnecting after an outage, a NAS replaying its backlog), the merge
         waits, as long as the oldest record waiting is younger than ``defer_at_most``
         seconds: the CPU and the disk go to acknowledging, the merge catches up after."""
-        total = since_report = 0
+        total = since_report = failures = 0
         next_report = time.monotonic() + report_every
         growth = _Growth(self.directory)
         while True:
@@ -247,7 +247,18 @@ class JournalMerger:
             ):
                 time.sleep(interval)
                 continue
-            merged = self.merge_batch()
+            try:
+                merged = self.merge_batch()
+            except DatabaseError as error:
+                if not follow or should_stop():
+                    raise
+                # The database is away: the journal keeps the records, retried in a while.
+                failures += 1
+                logger.error("RADIUS journal merge failed (attempt %s): %s", failures, error)
+                connection.close()
+                time.sleep(min(5.0, interval * 2**failures))
+                continue
+            failures = 0
             total += merged.records
             since_report += merged.records
             if on_batch is not None and merged.moved:

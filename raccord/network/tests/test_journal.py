@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError
 from pyrad.packet import AcctPacket
 
 from raccord.conftest import paris
@@ -21,7 +22,7 @@ from raccord.network.journal import (
     frames_scan,
     segments,
 )
-from raccord.network.journal_merge import JournalMerger, _Growth
+from raccord.network.journal_merge import JournalMerger, MergeBatch, _Growth
 from raccord.network.models import AccountingSession, DailyUsage, JournalPosition
 from raccord.network.radius_server import radius_dictionary
 
@@ -287,3 +288,36 @@ def test_the_burst_rate_is_seen_at_once_and_judged_over_a_window(tmp_path: Path)
     assert growth.rate(0.5) == pytest.approx(2_000)
     assert growth.rate(1.0) == 0.0
     writer.close()
+
+
+def test_a_follower_waits_for_the_database_to_come_back(tmp_path: Path):
+    # given: a merger whose database fails once, then works
+    merger = JournalMerger(tmp_path / "j")
+    outcomes: list[object] = [
+        OperationalError("connexion perdue"),
+        MergeBatch(3, True),
+        MergeBatch(),
+    ]
+
+    def merge_batch() -> MergeBatch:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        assert isinstance(outcome, MergeBatch)
+        return outcome
+
+    merger.merge_batch = merge_batch  # type: ignore[method-assign]
+    asked = {"n": 0}
+
+    def should_stop() -> bool:
+        asked["n"] += 1
+        return asked["n"] > 1
+
+    # when: following, it is asked to stop once the journal is read
+    merged = merger.run(follow=True, should_stop=should_stop, interval=0.001)
+    # then: the failure did not end it, the batch after it was merged
+    assert (merged, outcomes) == (3, [])
+    # and without --follow the error is the caller's
+    outcomes[:] = [OperationalError("connexion perdue")]
+    with pytest.raises(OperationalError):
+        merger.run(follow=False)
