@@ -1,18 +1,25 @@
 """Benchmark of the RADIUS accounting server (network issue): accounting requests/s answered
-after durable storage, beside the same server that only decodes and answers (the limit), both
-flooded by FreeRADIUS's ``radclient`` over loopback; then a kill -9 and restart in the middle of
-a flood, to check that no record is lost or counted twice (the NAS retransmits what was not
-answered).
+once the record is durable, flooded by FreeRADIUS's ``radclient`` over loopback, for four
+servers side by side: decode-only (answers at once, writes nothing: the limit), direct (stores
+in the database before answering), journal (answers once the record is synced in the journal;
+its merger, a child process, stores it into the database) and journal-after (no merger during
+the flood, ``raccord radius merge`` run after it). For the journal modes it also measures the
+drain (after the flood, until every session is in the database with exact counters) and the
+end-to-end rate. Then, in journal mode, a kill -9 of the server in the middle of a flood and of
+its merger in the middle of the merge, to check that no record is lost or counted twice (the
+NAS retransmits what was not answered).
 
-    .venv/bin/python benchmarks/radius_accounting.py --db postgres --sessions 10000
-    .venv/bin/python benchmarks/radius_accounting.py --db sqlite --sessions 5000
+    flock /tmp/bench.lock .venv/bin/python benchmarks/radius_accounting.py --db postgres \
+        --sessions 10000 --lines 5000 --repeat 2
+    flock /tmp/bench.lock .venv/bin/python benchmarks/radius_accounting.py --db sqlite \
+        --sessions 10000 --lines 5000 --repeat 2
 
-Goal: stored ≥ decode-only / 1.5. The data lives in a throw-away database (a temporary SQLite
-file, or a PostgreSQL database created and dropped here) with ``--lines`` active subscribers
-(one in a hundred awaiting its first connection, so a few activations happen during the flood). Each
-session is a Start, two Interim-Updates (the second past 4 GiB, with gigawords) and a Stop,
-sent round by round so that records of one session are far apart. Every run is bounded: a
-fixed number of requests, radclient stops by itself (retries bounded too)."""
+Goal: acknowledged ≥ decode-only / 1.5. The data lives in a throw-away database (a temporary
+SQLite file, or a PostgreSQL database created and dropped here) with ``--lines`` active
+subscribers (one in a hundred awaiting its first connection, so a few activations happen
+during the flood). Each session is a Start, two Interim-Updates (the second past 4 GiB, with
+gigawords) and a Stop, sent round by round so that records of one session are far apart. Every
+run is bounded: a fixed number of requests, radclient stops by itself (retries bounded too)."""
 
 from __future__ import annotations
 
