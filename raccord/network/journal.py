@@ -212,6 +212,13 @@ def segment_recover(path: Path) -> int:
             return len(data)
         raise JournalError(f"{path} n'est pas un segment de journal RADIUS")
     scan = frames_scan(data, len(MAGIC))
+    while scan.status != "end":
+        # Valid frames after a bad one (a batch whose sync failed, followed by one that was
+        # synced and acknowledged): kept, the merger skips the bad one. Only the tail goes.
+        resume = frames_resync(data, scan.end + 1)
+        if resume is None:
+            break
+        scan = frames_scan(data, resume)
     if scan.status == "end":
         return 0
     with path.open("r+b") as stream:
@@ -219,11 +226,10 @@ def segment_recover(path: Path) -> int:
         stream.flush()
         os.fsync(stream.fileno())
     logger.warning(
-        "RADIUS journal %s: torn tail of %s bytes cut (%s frame after %s whole records)",
+        "RADIUS journal %s: torn tail of %s bytes cut (%s frame)",
         path.name,
         len(data) - scan.end,
         scan.status,
-        len(scan.entries),
     )
     return len(data) - scan.end
 
@@ -232,8 +238,9 @@ def segment_recover(path: Path) -> int:
 
 
 class JournalWriter:
-    """Appends batches of frames to the journal, each synced before ``append`` returns. Used
-    from one thread at a time (the server's writer thread)."""
+    """Appends batches of frames to the journal, each synced before ``append`` returns. Safe
+    from several threads (the server's writer threads): writes are serialised, syncs overlap
+    (a sync covers every write before it)."""
 
     def __init__(self, directory: Path, *, segment_bytes: int = SEGMENT_BYTES) -> None:
         self.directory = directory

@@ -169,8 +169,8 @@ class JournalMerger:
             if (sequence, scan.status) not in self._warned:
                 self._warned.add((sequence, scan.status))
                 logger.warning(
-                    "RADIUS journal %s: bad frame at %s in the open segment (cut when the "
-                    "server restarts)",
+                    "RADIUS journal %s: bad frame at %s in the open segment (skipped once a "
+                    "newer segment seals it; a torn tail is cut when the server restarts)",
                     path.name,
                     offset,
                 )

@@ -113,6 +113,31 @@ def test_a_torn_tail_is_cut_when_the_journal_is_opened_again(tmp_path: Path):
     assert [s for s, _p in segments(directory)] == [1, 2]
 
 
+def test_recovery_keeps_the_valid_frames_after_a_damaged_one(tmp_path: Path):
+    # given: a batch damaged in the page cache (its sync failed), then a batch synced and
+    # acknowledged after it in the same segment, then a torn tail (a crash)
+    directory = tmp_path / "j"
+    writer = JournalWriter(directory)
+    writer.open()
+    first, damaged, after = (frame(interim("rc1", "a", step)) for step in range(3))
+    writer.append(first + damaged + after)
+    writer.close()
+    ((_sequence, path),) = segments(directory)
+    data = bytearray(path.read_bytes())
+    data[len(MAGIC) + len(first) + 20] ^= 0xFF
+    path.write_bytes(bytes(data) + frame(interim("rc1", "a", 3))[:30])
+    # when
+    again = JournalWriter(directory)
+    again.open()
+    again.close()
+    # then: only the torn tail is cut; the frame after the damaged one stays
+    assert path.stat().st_size == len(data)
+    assert [e.raw for _s, e in entries_read(directory)] == [interim("rc1", "a", 0)]
+    assert frames_scan(path.read_bytes(), len(MAGIC) + len(first) + len(damaged)).entries[
+        0
+    ].raw == interim("rc1", "a", 2)
+
+
 def test_segments_rotate_by_size_and_keep_the_order(tmp_path: Path):
     writer = JournalWriter(tmp_path / "j", segment_bytes=400)
     writer.open()
