@@ -266,6 +266,10 @@ def record_from_attributes(
     calling = values.get("calling_station", "")
     if not isinstance(calling, str):
         calling = calling.decode("utf-8", "replace")
+    if "\x00" in session_id or "\x00" in login or "\x00" in calling:
+        # No database stores it in a text column (PostgreSQL refuses it): an acknowledged
+        # record that can never be stored would hold back every record after it.
+        raise MalformedPacket("caractère nul dans un attribut texte")
     return AccountingRecord(
         status=status,
         nas=nas,

@@ -319,3 +319,20 @@ def test_plain_decoding_refuses_what_pyrad_refuses(data):
         request_attributes(data)
     with pytest.raises(PacketError):
         AcctPacket(secret=b"s", dict=radius_dictionary(), packet=data)
+
+
+@pytest.mark.parametrize("attribute", ["User_Name", "Acct_Session_Id", "Calling_Station_Id"])
+def test_a_nul_character_in_a_text_attribute_is_a_malformed_attribute(attribute):
+    """No database stores it: acknowledged, it would hold back every record after it."""
+    values: dict[str, object] = {
+        "User_Name": "rc00000001",
+        "Acct_Status_Type": 1,
+        "Acct_Session_Id": "abc",
+        "Calling_Station_Id": "aa-bb",
+    }
+    values[attribute] = f"{values[attribute]}\x00x"
+    _raw, attributes = request_attributes(_signed(b"s3cret", **values))
+    with pytest.raises(MalformedPacket, match="caractère nul"):
+        record_from_attributes(
+            attributes, source="x", received=0, wanted=_wanted_table(radius_dictionary())
+        )
