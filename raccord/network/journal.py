@@ -30,6 +30,7 @@ segment as ``….corrupt`` for an operator."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -156,6 +157,18 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def directory_private(directory: Path) -> None:
+    """The journal's directory, created readable by its owner only: segments hold logins,
+    addresses and packets whose authenticators would let a reader guess the NAS secrets."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = directory.stat().st_mode & 0o777
+    if mode & 0o077:
+        logger.warning(
+            "RADIUS journal %s was readable by others (mode %o): now 0700", directory, mode
+        )
+        directory.chmod(0o700)
+
+
 def journal_id(directory: Path, *, create: bool = False) -> str | None:
     """The journal's id (its position row's key), written once when it is created."""
     path = directory / ID_FILE
@@ -164,9 +177,9 @@ def journal_id(directory: Path, *, create: bool = False) -> str | None:
     except FileNotFoundError:
         if not create:
             return None
-    directory.mkdir(parents=True, exist_ok=True)
+    directory_private(directory)
     temporary = directory / f".{ID_FILE}.{os.getpid()}"
-    with temporary.open("w") as stream:
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as stream:
         stream.write(uuid.uuid4().hex + "\n")
         stream.flush()
         os.fsync(stream.fileno())
@@ -184,7 +197,7 @@ class _DirectoryLock:
 
     def acquire(self, *, wait: Callable[[], bool] | None = None) -> bool:
         """Take the lock; ``wait`` (called between tries) returns False to give up."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -239,8 +252,8 @@ def segment_recover(path: Path) -> int:
 
 class JournalWriter:
     """Appends batches of frames to the journal, each synced before ``append`` returns. Safe
-    from several threads (the server's writer threads): writes are serialised, syncs overlap
-    (a sync covers every write before it)."""
+    from several threads (the server's writer threads): writes are serialised, and a batch is
+    written while the one before it is synced (a sync covers every write before it)."""
 
     def __init__(self, directory: Path, *, segment_bytes: int = SEGMENT_BYTES) -> None:
         self.directory = directory
@@ -249,14 +262,16 @@ class JournalWriter:
         self.size = 0
         self._fd: int | None = None
         self._failed = False
+        self._failures = 0  # syncs that failed: a batch written before one is not good
         self._retired: list[int] = []
         self._write_lock = threading.Lock()
+        self._sync_lock = threading.Lock()
         self._lock = _DirectoryLock(directory, "writer.lock")
 
     def open(self) -> None:
         """Lock the journal, cut a torn tail left by a crash, start a new segment (sealing the
         last one: the merger may read it to its end)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        directory_private(self.directory)
         journal_id(self.directory, create=True)
         if not self._lock.acquire():
             raise JournalError(f"le journal {self.directory} est déjà ouvert par un autre serveur")
@@ -267,11 +282,22 @@ class JournalWriter:
 
     def _segment_new(self, sequence: int) -> None:
         path = self.directory / segment_name(sequence)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o640)
-        os.write(fd, MAGIC)
-        fdatasync(fd)
-        # The new name must survive a crash before the records it will hold are acknowledged.
-        _fsync_directory(self.directory)
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW, 0o600
+        )
+        try:
+            if os.write(fd, MAGIC) != len(MAGIC):
+                raise OSError(errno.EIO, "en-tête du segment écrit en partie")
+            fdatasync(fd)
+            # The new name must survive a crash before the records it will hold are
+            # acknowledged.
+            _fsync_directory(self.directory)
+        except OSError:
+            # Not left half made (the next try creates it again, once the disk has room).
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
         if self._fd is not None:
             # Another thread may still be syncing it: closed at the next rotation, or at the end.
             self._retired.append(self._fd)
@@ -300,17 +326,29 @@ class JournalWriter:
                 self._cut(fd, start, start + len(data) - len(view))
                 raise
             self.size += len(data)
-        # Outside the lock: another batch is written meanwhile, and its own sync follows.
-        try:
-            fdatasync(fd)
-        except OSError:
-            with self._write_lock:
-                self._failed = True
-                self._cut(fd, start, start + len(data))
-            raise
+            failures = self._failures
+        # Outside the write lock: another batch is written meanwhile, and its own sync follows.
+        # Syncs go one at a time: Linux reports a failed write-back to one sync of the file
+        # only, so a sync that returns 0 after another one failed proves nothing. A batch is
+        # good only if no sync failed between its write and the end of its own sync.
+        with self._sync_lock:
+            try:
+                fdatasync(fd)
+            except OSError:
+                with self._write_lock:
+                    self._failed = True
+                    self._failures += 1
+                    self._cut(fd, start, start + len(data))
+                raise
         with self._write_lock:
+            if self._failures != failures:
+                raise OSError(errno.EIO, "une synchronisation du journal a échoué après l'écriture")
             if self.size >= self.segment_bytes and fd == self._fd:
-                self._segment_new(self.sequence + 1)
+                try:
+                    self._segment_new(self.sequence + 1)
+                except OSError as error:
+                    # This batch is synced: answered. The segment grows on; tried again next time.
+                    logger.error("RADIUS journal: no new segment (%s), %s goes on", error, fd)
 
     def _cut(self, fd: int, start: int, end: int) -> None:
         """A batch that failed is cut off the segment when nothing was written after it (no

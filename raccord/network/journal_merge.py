@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import F
 
 from raccord.network.accounting import AccountingRecord, AccountingStore, StoreResult
@@ -26,6 +33,7 @@ from raccord.network.journal import (
     Entry,
     Lag,
     _DirectoryLock,
+    directory_private,
     frames_resync,
     frames_scan,
     journal_id,
@@ -75,7 +83,7 @@ class JournalMerger:
 
     # -- the lock and the position
     def lock(self, *, wait: Callable[[], bool] | None = None) -> bool:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        directory_private(self.directory)
         return self._lock.acquire(wait=wait)
 
     def unlock(self) -> None:
@@ -154,8 +162,19 @@ class JournalMerger:
             records = [r for r in map(self.record_of, scan.entries) if r is not None]
             end = offset + scan.end
             try:
+                _commits_durable()
                 with transaction.atomic():
-                    result = self.store.store(records)
+                    if connection.vendor == "postgresql":
+                        # The segment is deleted once merged: the commit must be on disk.
+                        with connection.cursor() as cursor:
+                            cursor.execute("SET LOCAL synchronous_commit = on")
+                    try:
+                        with transaction.atomic():
+                            result = self.store.store(records)
+                    except (DataError, IntegrityError) as error:
+                        # One record the database refuses must not hold back the others.
+                        self.store.forget()
+                        result = self._store_one_by_one(records, error)
                     self._position_save(sequence, end, len(scan.entries))
             except Exception:
                 self.store.forget()
@@ -180,8 +199,33 @@ class JournalMerger:
         # A sealed segment read to its end: on to the next one, this one is deleted.
         return self._segment_leave(sequence, all_segments)
 
+    def _store_one_by_one(self, records: list[AccountingRecord], error: Exception) -> StoreResult:
+        """The batch again, a record at a time: the ones the database refuses are logged with
+        what identifies them and left out (the journal's copy is deleted with its segment)."""
+        logger.error("RADIUS journal: a batch was refused (%s); stored record by record", error)
+        result = StoreResult()
+        for record in records:
+            try:
+                with transaction.atomic():
+                    one = self.store.store([record])
+            except (DataError, IntegrityError) as refused:
+                self.store.forget()
+                logger.error(
+                    "RADIUS journal: record left out, the database refuses it: NAS %r, "
+                    "session %r, login %r, status %s: %s",
+                    record.nas,
+                    record.session_id,
+                    record.login,
+                    record.status,
+                    refused,
+                )
+                continue
+            result.activated.extend(one.activated)
+        return result
+
     def _segment_leave(self, sequence: int, all_segments: list[tuple[int, Path]]) -> MergeBatch:
         following = next(s for s, _p in all_segments if s > sequence)
+        _commits_durable()
         self._position_save(following, len(MAGIC), 0)
         self._position = (following, len(MAGIC))
         for old, path in all_segments:
@@ -305,6 +349,16 @@ class JournalMerger:
             lag.bytes,
             lag.seconds(self.clock()),
         )
+
+
+def _commits_durable() -> None:
+    """SQLite: a commit is on disk when it returns (``synchronous=FULL``; in WAL mode the
+    default NORMAL may lose the last commits on a power cut), since merged segments are deleted
+    on the strength of it. Set on each connection, which may be new (and not within a caller's
+    transaction, where SQLite refuses it: that caller's commit is its own)."""
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=FULL")
 
 
 class _Growth:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -188,6 +190,90 @@ def test_a_failed_sync_leaves_no_half_batch_and_the_next_batch_goes_to_a_new_seg
     assert [s for s, _p in segments(tmp_path / "j")] == [1, 2]
 
 
+def test_a_batch_written_before_another_batch_s_failed_sync_is_not_acknowledged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Linux reports a failed write-back to one sync of the file only: batch B, written while
+    A's sync was failing, must not be taken as synced because its own sync returned 0."""
+    writer = JournalWriter(tmp_path / "j")
+    writer.open()
+    size_before = writer.size
+    b = frame(interim("rc1", "b", 0))
+    calls: list[int] = []
+    errors: list[BaseException] = []
+
+    def sync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:  # A's sync: fails once B has been written behind it
+            deadline = time.monotonic() + 5
+            while writer.size < size_before + len(a) + len(b) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            raise OSError(5, "Input/output error")
+
+    a = frame(interim("rc1", "a", 0))
+    monkeypatch.setattr(journal_module, "fdatasync", sync)
+
+    def append(data: bytes) -> None:
+        try:
+            writer.append(data)
+        except OSError as error:
+            errors.append(error)
+
+    first = threading.Thread(target=append, args=(a,))
+    first.start()
+    while not calls:
+        time.sleep(0.001)
+    second = threading.Thread(target=append, args=(b,))
+    second.start()
+    first.join(10)
+    second.join(10)
+    writer.close()
+    # then both fail: neither is answered (the NAS sends them again)
+    assert len(errors) == 2
+    assert len(calls) == 2  # B's own sync returned, and was not believed
+
+
+def test_the_journal_is_readable_by_its_owner_only(tmp_path: Path):
+    # given a directory others may read (as a umask would make it)
+    directory = tmp_path / "j"
+    directory.mkdir(mode=0o755)
+    directory.chmod(0o755)
+    # when
+    writer = JournalWriter(directory)
+    writer.open()
+    writer.append(frame(interim("rc1", "a", 0)))
+    writer.close()
+    # then: logins and authenticators are not for other local users
+    assert directory.stat().st_mode & 0o777 == 0o700
+    for path in directory.iterdir():
+        assert path.stat().st_mode & 0o077 == 0, path.name
+
+
+def test_a_segment_that_cannot_be_created_is_not_left_half_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # given a sync that fails (the disk full), then works again
+    writer = JournalWriter(tmp_path / "j")
+    writer.open()
+    real = journal_module.fdatasync
+    monkeypatch.setattr(journal_module, "fdatasync", _failing_sync)
+    with pytest.raises(OSError):
+        writer.append(frame(interim("rc1", "a", 0)))
+    # when the next batch needs a new segment and its creation fails too
+    with pytest.raises(OSError):
+        writer.append(frame(interim("rc1", "a", 1)))
+    assert [s for s, _p in segments(tmp_path / "j")] == [1]
+    # then once the disk works, the writer goes on (no segment left behind in the way)
+    monkeypatch.setattr(journal_module, "fdatasync", real)
+    writer.append(frame(interim("rc1", "a", 2)))
+    writer.close()
+    assert [e.raw for _s, e in entries_read(tmp_path / "j")] == [interim("rc1", "a", 2)]
+
+
+def _failing_sync(fd: int) -> None:
+    raise OSError(28, "No space left on device")
+
+
 # --- the merger ----------------------------------------------------------------------------
 
 
@@ -231,6 +317,36 @@ def test_the_merger_stores_in_batches_saves_its_position_and_resumes__N1_C4(
     assert Event.objects.filter(verb="contract.activated", subject_id=line.pk).count() == 1
     # and a third finds nothing left
     assert JournalMerger(directory).run(follow=False) == 0
+
+
+def test_a_record_the_database_refuses_is_left_out_and_the_merge_goes_on(
+    db, make_line, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A refused record (DataError) must not hold back the records after it for ever."""
+    from django.db import DataError
+
+    from raccord.network.accounting import AccountingStore
+
+    # given three sessions in the journal, the second one refused by the database
+    line = make_line(received=date(2027, 1, 8))
+    directory = tmp_path / "j"
+    _journal(directory, [interim(line.network_login, f"s{i}", 0) for i in range(3)])
+    real_store = AccountingStore.store
+
+    def store(self, records):
+        if any(record.session_id == "s1" for record in records):
+            raise DataError("valeur refusée")
+        return real_store(self, records)
+
+    monkeypatch.setattr(AccountingStore, "store", store)
+    # when
+    merged = JournalMerger(directory).run(follow=False)
+    # then the two others are stored (the line activated once), the position at the end
+    assert merged == 3
+    assert sorted(AccountingSession.objects.values_list("session_id", flat=True)) == ["s0", "s2"]
+    assert JournalPosition.objects.get().records == 3
+    line.refresh_from_db()
+    assert line.activation_date == date(2027, 1, 12)
 
 
 def test_a_batch_that_fails_moves_neither_the_sessions_nor_the_position(
