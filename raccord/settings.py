@@ -115,6 +115,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that does not answer is an error after 10 s, not a request (or a RADIUS
+    # answer, or a daily job) held for the two minutes of TCP's own timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Persistent connections are pointless for a file; WAL lets readers work during a write and
     # IMMEDIATE transactions avoid the lock-upgrade deadlock of concurrent writers.

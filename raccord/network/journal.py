@@ -38,6 +38,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -472,6 +473,7 @@ class MergerChild:
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
         self._restart_at: float | None = None
+        self._started_at = 0.0
 
     def start(self) -> None:
         # Its stdin is how it is told to stop: at EOF (the server closes it, or dies) it merges
@@ -483,6 +485,7 @@ class MergerChild:
             # burst arriving as the server starts must not share.
             preexec_fn=partial(priority_lower, self.priority),  # a syscall, no lock taken
         )
+        self._started_at = time.monotonic()
         logger.info("RADIUS journal merger started (pid %s)", self.process.pid)
 
     def check(self, now: float) -> None:
@@ -493,6 +496,8 @@ class MergerChild:
         if code is None:
             return
         if self._restart_at is None:
+            if time.monotonic() - self._started_at > self.RESTART_DELAYS[-1] * 2:
+                self.restarts = 0  # it had run a while: a new failure, not the same one again
             delay = self.RESTART_DELAYS[min(self.restarts, len(self.RESTART_DELAYS) - 1)]
             logger.error(
                 "RADIUS journal merger (pid %s) exited with %s: started again in %.0f s",
@@ -504,7 +509,16 @@ class MergerChild:
         elif now >= self._restart_at:
             self._restart_at = None
             self.restarts += 1
-            self.start()
+            try:
+                self.start()
+            except OSError as error:  # no fork (memory, process limit): the server goes on
+                delay = self.RESTART_DELAYS[-1]
+                logger.error(
+                    "RADIUS journal merger could not be started (%s): tried again in %.0f s",
+                    error,
+                    delay,
+                )
+                self._restart_at = now + delay
 
     def stop(self) -> int | None:
         """Close its stdin, then wait for the merger to drain the journal and exit."""

@@ -414,6 +414,10 @@ class RadiusAccountingServer:
         self._journal_lane = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nas_reload_at = time.monotonic() + NAS_RELOAD_EVERY_S
+        # Journal mode: the NAS list is read again in a thread of its own, off the path of the
+        # answers (a database that does not answer must not hold them back).
+        self._nas_reloader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="radius-nas")
+        self._nas_reloading = False
 
     @property
     def mode(self) -> str:
@@ -462,6 +466,8 @@ class RadiusAccountingServer:
                 # The writer thread's own connection (``connection`` resolves per thread).
                 lane.executor.submit(_connection_close).result()
             lane.executor.shutdown(wait=True)
+        self._nas_reloader.submit(_connection_close)
+        self._nas_reloader.shutdown(wait=True)
         logger.info(
             "RADIUS server stopped: %s received, %s answered, %s stored in %s batches "
             "(largest %s, slowest %.3f s), dropped %s",
@@ -619,7 +625,9 @@ class RadiusAccountingServer:
         and its sync."""
         if self.journal is not None:
             self.journal.append(b"".join(records))
-            self._nas_reload_due()
+            if time.monotonic() >= self._nas_reload_at and not self._nas_reloading:
+                self._nas_reloading = True
+                self._nas_reloader.submit(self._nas_reload_apart)
             return StoreResult(records=len(records))
         assert self.store is not None
         if not lane.writer_ready:
@@ -638,6 +646,13 @@ class RadiusAccountingServer:
             connection.close()
             lane.writer_ready = False
             raise
+
+    def _nas_reload_apart(self) -> None:
+        """In the NAS thread: reload, then let the next one be asked for."""
+        try:
+            self._nas_reload_due()
+        finally:
+            self._nas_reloading = False
 
     def _nas_reload_due(self) -> None:
         """In a writer thread: the NAS clients read again every minute."""

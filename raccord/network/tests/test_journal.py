@@ -462,3 +462,35 @@ def test_a_follower_waits_for_the_database_to_come_back(tmp_path: Path):
     outcomes[:] = [OperationalError("connexion perdue")]
     with pytest.raises(OperationalError):
         merger.run(follow=False)
+
+
+def test_a_merger_that_cannot_be_started_again_does_not_stop_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from raccord.network.journal import MergerChild
+
+    class Dead:
+        pid = 4242
+        stdin = None
+
+        def poll(self) -> int:
+            return 1
+
+    child = MergerChild(tmp_path / "j")
+    child.process = Dead()  # type: ignore[assignment]
+    starts: list[float] = []
+
+    def no_fork() -> None:
+        starts.append(time.monotonic())
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(child, "start", no_fork)
+    # when the server's loop finds it dead, then comes back after the delay
+    child.check(1000.0)
+    child.check(1000.0 + MergerChild.RESTART_DELAYS[0])
+    # then the failed start is logged and tried again later, the loop goes on
+    assert len(starts) == 1
+    child.check(1000.0 + MergerChild.RESTART_DELAYS[0] + 1)
+    assert len(starts) == 1
+    child.check(1000.0 + MergerChild.RESTART_DELAYS[0] + MergerChild.RESTART_DELAYS[-1])
+    assert len(starts) == 2
