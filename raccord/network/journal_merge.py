@@ -31,6 +31,7 @@ from raccord.network.journal import (
     MAGIC,
     READ_BYTES,
     Entry,
+    JournalError,
     Lag,
     _DirectoryLock,
     directory_private,
@@ -135,6 +136,13 @@ class JournalMerger:
             return MergeBatch()
         segment, offset = position
         all_segments = segments(self.directory)
+        if all_segments and segment > all_segments[-1][0] + 1:
+            # The position is past every segment the writer could be writing: the journal was
+            # emptied, or replaced, behind the merger's back. Merging on would delete records.
+            raise JournalError(
+                f"position du journal ({segment}) au-delà de ses segments "
+                f"(le dernier est {all_segments[-1][0]}) : journal vidé ou remplacé ?"
+            )
         current = next(((s, p) for s, p in all_segments if s >= segment), None)
         if current is None:
             return MergeBatch()
@@ -196,6 +204,10 @@ class JournalMerger:
             return MergeBatch()
         if not sealed:
             return MergeBatch()
+        if scan.status == "partial" and data:
+            # A sealed segment ends with a frame cut short (the writer cuts its torn tails):
+            # damage, kept and logged, never dropped in silence.
+            return self._skip_damage(path, sequence, offset)
         # A sealed segment read to its end: on to the next one, this one is deleted.
         return self._segment_leave(sequence, all_segments)
 

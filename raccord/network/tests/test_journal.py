@@ -404,6 +404,38 @@ def test_merged_segments_are_deleted_and_a_damaged_frame_is_skipped(db, tmp_path
     assert (lag.records, lag.bytes) == (0, 0)
 
 
+def test_a_sealed_segment_ending_with_a_cut_frame_is_kept_and_logged_not_dropped(
+    db, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    # given: a sealed segment whose end is a frame cut short (a damaged length field)
+    directory = tmp_path / "j"
+    raws = [interim("inconnu", f"s{i}", 0) for i in range(12)]
+    _journal(directory, raws, segment_bytes=400)
+    files = segments(directory)
+    damaged = files[0][1]
+    with damaged.open("ab") as stream:
+        stream.write(frame(interim("inconnu", "cut", 0))[:30])
+    # when
+    merged = JournalMerger(directory, batch=3).run(follow=False)
+    # then every whole record is merged, and the damage is kept and said
+    assert merged == len(raws) == AccountingSession.objects.count()
+    assert damaged.with_name(damaged.name + ".corrupt").exists()
+    assert "bad frame" in caplog.text
+
+
+def test_a_position_past_every_segment_stops_the_merger_instead_of_deleting(db, tmp_path: Path):
+    # given a journal emptied behind the merger's back: the writer starts again at segment 1
+    directory = tmp_path / "j"
+    _journal(directory, [interim("inconnu", "s0", 0)])
+    merger = JournalMerger(directory)
+    merger.run(follow=False)
+    JournalPosition.objects.update(segment=7)
+    # when / then
+    with pytest.raises(JournalError, match="au-delà de ses segments"):
+        JournalMerger(directory).merge_batch()
+    assert segments(directory)  # nothing deleted
+
+
 def test_the_lag_counts_what_is_not_merged(db, tmp_path: Path):
     directory = tmp_path / "j"
     _journal(directory, [interim("inconnu", f"s{i}", 0) for i in range(5)])
