@@ -4,7 +4,7 @@ on SQLite executemany. Used only by ``raccord.network.accounting``."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -177,18 +177,7 @@ def write_pg(
                     s.nas[:64],
                     s.session_id[:253],
                     s.login[:64],
-                    s.contract_id,
-                    s.started,
-                    s.last,
-                    s.stopped,
-                    s.closed_by_reload,
-                    s.input,
-                    s.output,
-                    s.session_time,
-                    s.cause[:40],
-                    s.framed_ip[:45],
-                    s.calling[:64],
-                    s.days_stored(),
+                    *session_cells(s),
                 )
             )
         blank = (None,) * 7
@@ -275,14 +264,18 @@ def _sqlite_datetime(value: Any) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _sqlite_cells(s: SessionState) -> tuple[Any, ...]:
-    """SQLite: a session's values in the order of ``_UPDATE_COLUMNS`` (the end of
-    ``_INSERT_COLUMNS`` too)."""
+def _same_time(value: Any) -> Any:
+    return value
+
+
+def session_cells(s: SessionState, time: Callable[[Any], Any] = _same_time) -> tuple[Any, ...]:
+    """A session's changing values in the order of ``_UPDATE_COLUMNS`` (the end of
+    ``_INSERT_COLUMNS`` and of the PostgreSQL COPY row too), its times through ``time``."""
     return (
         s.contract_id,
-        _sqlite_time(s.started),
-        _sqlite_time(s.last),
-        _sqlite_time(s.stopped),
+        time(s.started),
+        time(s.last),
+        time(s.stopped),
         s.closed_by_reload,
         s.input,
         s.output,
@@ -303,7 +296,7 @@ def sessions_insert(cursor: Any, sessions: list[SessionState]) -> None:
     cursor.executemany(
         f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks})",  # noqa: S608
         [
-            (s.key, s.nas[:64], s.session_id[:253], s.login[:64], *_sqlite_cells(s))
+            (s.key, s.nas[:64], s.session_id[:253], s.login[:64], *session_cells(s, _sqlite_time))
             for s in sessions
         ],
     )
@@ -316,7 +309,7 @@ def sessions_update(cursor: Any, sessions: list[SessionState]) -> None:
     sets = ", ".join(f"{name} = %s" for name, _type in _UPDATE_COLUMNS)
     cursor.executemany(
         f"UPDATE {_TABLE} SET {sets} WHERE id = %s",  # noqa: S608
-        [(*_sqlite_cells(s), s.id) for s in sessions],
+        [(*session_cells(s, _sqlite_time), s.id) for s in sessions],
     )
 
 
