@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape
 from raccord.billing.models import LineKind
 from raccord.billing.pdf.formatting import euros
 from raccord.billing.pdf.view import DocumentView, LineView, SellerView
-from raccord.core.money import round_half_up, to_fraction
+from raccord.core.money import CENT, round_half_up, to_fraction
 
 FILENAME = "factur-x.xml"
 # What the PDF's XMP says of the XML (Factur-X 1.0, its PDF/A extension schema).
@@ -51,7 +51,6 @@ CHEQUE = "20"
 # UNCL 5305 VAT categories
 STANDARD, EXEMPT, OUT_OF_SCOPE = "S", "E", "O"
 NOT_SUBJECT = "Non soumis à TVA"
-CENT = Decimal("0.01")
 # A French operator's customers: the copies carry no country.
 COUNTRY = "FR"
 
