@@ -89,10 +89,12 @@ def _granted(contract: Contract) -> list[tuple[datetime, datetime]]:
     return spans
 
 
-def gesture_candidates(*, contract: Contract, on: date) -> list[GestureCandidate]:
+def gesture_candidates(
+    *, contract: Contract, on: date, quote: bool = True
+) -> list[GestureCandidate]:
     """The outages of the line that ended by ``on`` and last more than the policy's hours,
-    most recent first, with their amount (or the reason none is due) and whether a gesture
-    already covers them (once per outage)."""
+    most recent first, with whether a gesture already covers them (once per outage) and,
+    with ``quote``, their amount (or the reason none is due)."""
     threshold = Policy.get().outage_threshold_hours
     candidates: list[GestureCandidate] = []
     for outage in Outage.objects.filter(contract=contract, ended_at__isnull=False):
@@ -129,9 +131,10 @@ def gesture_candidates(*, contract: Contract, on: date) -> list[GestureCandidate
         candidate.granted = any(
             start < candidate.end and candidate.start < end for start, end in granted
         )
-        candidate.amount, candidate.refusal = gesture_quote(
-            contract=contract, start=candidate.start, end=candidate.end, on=on
-        )
+        if quote:
+            candidate.amount, candidate.refusal = gesture_quote(
+                contract=contract, start=candidate.start, end=candidate.end, on=on
+            )
         eligible.append(candidate)
     eligible.sort(key=lambda c: c.start, reverse=True)
     return eligible
@@ -188,16 +191,20 @@ def gestures_automatic(*, on: date) -> list[str]:
     actor = Actor.system("Geste commercial automatique (politique de l'opérateur)")
     lines = []
     for contract in contracts:
-        for candidate in gesture_candidates(contract=contract, on=on):
-            if candidate.granted or candidate.amount is None or not since <= candidate.end < until:
+        # Not quoted first: ``gesture_grant`` itself refuses what is not due.
+        for candidate in gesture_candidates(contract=contract, on=on, quote=False):
+            if candidate.granted or not since <= candidate.end < until:
                 continue
-            item = gesture_grant(
-                contract=contract,
-                outage_start=candidate.start,
-                outage_end=candidate.end,
-                requested_on=on,
-                actor=actor,
-            )
+            try:
+                item = gesture_grant(
+                    contract=contract,
+                    outage_start=candidate.start,
+                    outage_end=candidate.end,
+                    requested_on=on,
+                    actor=actor,
+                )
+            except DomainError:
+                continue  # e.g. the service was not running when the outage began
             lines.append(
                 f"geste commercial automatique de {-item.amount} € pour {contract.reference} "
                 f"({candidate.label.lower()}, {candidate.start.astimezone(PARIS):%d/%m %H:%M} – "
