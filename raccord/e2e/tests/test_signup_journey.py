@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from raccord.contracts.models import Contract
 from raccord.e2e.tests.conftest import SmtpSink
@@ -52,7 +53,7 @@ def test_from_eligibility_to_mon_compte__C1_C2_C3(
     page.get_by_role("link", name="12 Rue des Écoles, 67000 Strasbourg").click()
     # then the offers of the zone are shown with their price
     page.get_by_role("button", name="Souscrire à l'offre THD Radio 30").wait_for()
-    assert "29,90" in page.content()
+    expect(page.locator("body")).to_contain_text("29,90")
 
     # when the prospect subscribes, step by step
     page.get_by_role("button", name="Souscrire à l'offre THD Radio 30").click()
@@ -75,7 +76,8 @@ def test_from_eligibility_to_mon_compte__C1_C2_C3(
     page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 188")
     page.get_by_label("Titulaire du compte").fill("Juliette Roche")
     page.get_by_role("button", name="Continuer").click()
-    assert "IBAN n'est pas valide" in page.content().replace("&#x27;", "'").replace("’", "'")
+    # (expect waits: a bare page.content() right after a click can read the page being left)
+    expect(page.locator("body")).to_contain_text(re.compile("IBAN n['’]est pas valide"))
     page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 189")
     page.get_by_role("button", name="Continuer").click()
 
@@ -109,8 +111,9 @@ def test_from_eligibility_to_mon_compte__C1_C2_C3(
 
     # then Mon Compte shows the order
     page.get_by_role("link", name="Mon offre").first.click()
-    assert "THD Radio 30" in page.content()
-    assert contract.reference in page.content()
+    expect(page).to_have_url(re.compile(r"/compte/offre/$"))
+    expect(page.locator("body")).to_contain_text("THD Radio 30")
+    expect(page.locator("body")).to_contain_text(contract.reference)
 
     # and the password works for a fresh login
     page.get_by_role("button", name="Déconnexion").click()
@@ -119,4 +122,4 @@ def test_from_eligibility_to_mon_compte__C1_C2_C3(
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_role("link", name="Mon offre").first.wait_for()
-    assert "Juliette" in page.content()
+    expect(page.locator("body")).to_contain_text("Juliette")
