@@ -29,7 +29,7 @@ from raccord.contracts.models import Contract
 from raccord.core.bulk import rows_insert
 from raccord.core.masking import iban_mask
 from raccord.core.models import OperatorProfile, Policy
-from raccord.core.money import ZERO
+from raccord.core.money import ZERO, div_half_up
 from raccord.customers.models import Customer
 from raccord.payments.calendar import cheque_due_date, invoice_debit_date
 from raccord.payments.mandates import MANDATE_ROW, mandate_rows_in_force
@@ -348,9 +348,7 @@ def _vat_rows(gross: dict[Decimal, int]) -> list[dict[str, str]]:
     rows = []
     for rate in sorted(gross):
         cents = gross[rate]
-        denominator = 10000 + int(rate * 10000)
-        magnitude = (2 * abs(cents) * 10000 + denominator) // (2 * denominator)
-        net = magnitude if cents >= 0 else -magnitude
+        net = div_half_up(cents * 10000, 10000 + int(rate * 10000))
         rows.append(
             {
                 "rate": str(rate),

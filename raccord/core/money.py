@@ -22,15 +22,22 @@ def to_fraction(value: Decimal | Fraction | int | str) -> Fraction:
     return Fraction(Decimal(value))
 
 
+def div_half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded to an integer, half away from zero: M2's rounding,
+    the one place it is written. Callers working in integer cents (the run, Factur-X) use it
+    directly; ``round_half_up`` uses it for exact amounts."""
+    if denominator <= 0:
+        raise ValueError("the denominator must be positive")
+    whole, rest = divmod(abs(numerator), denominator)
+    if 2 * rest >= denominator:
+        whole += 1
+    return whole if numerator >= 0 else -whole
+
+
 def round_half_up(value: Decimal | Fraction | int | str) -> Decimal:
     """Round an exact amount once, half-up to the cent (M2)."""
-    exact = to_fraction(value)
-    sign = -1 if exact < 0 else 1
-    cents = abs(exact) * 100
-    whole = cents.numerator // cents.denominator
-    if cents - whole >= Fraction(1, 2):
-        whole += 1
-    return (Decimal(sign * whole) / 100).quantize(CENT)
+    cents = to_fraction(value) * 100
+    return Decimal(div_half_up(cents.numerator, cents.denominator)).scaleb(-2).quantize(CENT)
 
 
 def money(value: Decimal | int | str) -> Decimal:

@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape
 from raccord.billing.models import LineKind
 from raccord.billing.pdf.formatting import euros
 from raccord.billing.pdf.view import DocumentView, LineView, SellerView
-from raccord.core.money import CENT, round_half_up, to_fraction
+from raccord.core.money import CENT, div_half_up, round_half_up, to_fraction
 
 FILENAME = "factur-x.xml"
 # What the PDF's XMP says of the XML (Factur-X 1.0, its PDF/A extension schema).
@@ -148,12 +148,7 @@ def line_nets(grosses: list[Decimal], rate: Decimal, net: Decimal) -> list[Decim
     document the monthly run renders)."""
     a, b = _net_ratio(rate)
     exact = [_cents(gross) * a for gross in grosses]  # the exact nets, in cents × b
-    nets = []
-    for value in exact:
-        whole, rest = divmod(abs(value), b)
-        if 2 * rest >= b:  # half-up, away from zero as round_half_up does
-            whole += 1
-        nets.append(whole if value >= 0 else -whole)
+    nets = [div_half_up(value, b) for value in exact]
     missing = _cents(net) - sum(nets)
     if abs(missing) > len(nets):
         raise ValueError(f"the lines at {rate} do not add up to the net {net}")

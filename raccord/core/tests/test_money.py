@@ -1,10 +1,12 @@
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from raccord.core.money import prorata, round_half_up, vat_breakdown
+from raccord.core.money import div_half_up, prorata, round_half_up, vat_breakdown
 
 
 @pytest.mark.parametrize(
@@ -19,6 +21,28 @@ from raccord.core.money import prorata, round_half_up, vat_breakdown
 )
 def test_round_half_up_once_at_the_cent__M2(exact, rounded):
     assert round_half_up(exact) == rounded
+
+
+@given(st.integers(-(10**12), 10**12), st.integers(1, 10**6))
+def test_div_half_up_is_decimal_half_up_of_the_exact_quotient__M2(numerator, denominator):
+    # The integer rounding the run and Factur-X use: half away from zero of the exact quotient,
+    # as Fraction arithmetic says and as Decimal's ROUND_HALF_UP says (where its 28 digits are
+    # enough: |quotient| < 10**9 is never within 10**-19 of a half without being one).
+    quotient = Fraction(numerator, denominator)
+    whole = int(quotient)  # toward zero
+    rest = abs(quotient - whole)
+    expected = whole + (1 if quotient >= 0 else -1) * (rest >= Fraction(1, 2))
+    assert div_half_up(numerator, denominator) == expected
+    if abs(numerator) < 10**9:
+        exact = Decimal(numerator) / Decimal(denominator)
+        assert div_half_up(numerator, denominator) == int(
+            exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        )
+
+
+def test_div_half_up_refuses_a_non_positive_denominator():
+    with pytest.raises(ValueError):
+        div_half_up(1, 0)
 
 
 def test_prorata_counts_days_inclusively_over_the_month_length__M3():
