@@ -43,7 +43,7 @@ from raccord.network.journal import (
     segments,
 )
 from raccord.network.models import JournalPosition
-from raccord.network.radius_server import (
+from raccord.network.radius_packets import (
     MalformedPacket,
     _wanted_table,
     radius_dictionary,

@@ -1,4 +1,5 @@
-"""The built-in RADIUS accounting server (RFC 2866): ``raccord radius serve``.
+"""The built-in RADIUS accounting server (RFC 2866), which ``raccord radius serve`` runs
+(``radius_serve``).
 
 An asyncio UDP server. Each Accounting-Request is checked (NAS known, Request Authenticator,
 attributes decoded and valid) and then, by default, appended to the journal
@@ -16,34 +17,24 @@ other lane's, and lanes never wait on each other (each locks its own partition, 
 
 A packet from an unknown NAS, with a bad authenticator or a malformed attribute is dropped with
 a log line (throttled), never answered, never journaled; nothing a client sends can stop the
-server."""
+server. Packets are decoded and answered by ``radius_packets``, the NAS secrets come from
+``radius_nas``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
-import ipaddress
 import logging
-import signal
 import socket
-import struct
-import sys
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import lru_cache, partial
-from pathlib import Path
+from functools import partial
 from typing import Any, Literal
 
 from django.db import DatabaseError, close_old_connections, connection
-from pyrad import tools
-from pyrad.dictionary import Dictionary
-from pyrad.packet import AccountingRequest, AccountingResponse, AcctPacket, StatusServer
+from pyrad.packet import AccountingRequest, AcctPacket, StatusServer
 
 from raccord.network.accounting import (
     PARTITIONS,
@@ -54,247 +45,25 @@ from raccord.network.accounting import (
     StoreResult,
     partition_of,
 )
-from raccord.network.journal import (
-    JournalError,
-    JournalWriter,
-    MergerChild,
-    frame_encode,
-    journal_directory_default,
-)
+from raccord.network.journal import JournalWriter, frame_encode
 from raccord.network.merge import session_key
+from raccord.network.radius_nas import NasTable, nas_table_load
+from raccord.network.radius_packets import (
+    PROXY_STATE,
+    MalformedPacket,
+    Wanted,
+    _wanted_table,
+    accounting_response,
+    radius_dictionary,
+    record_from_attributes,
+    record_from_packet,
+    request_attributes,
+    request_authentic,
+    response_to,
+)
 
 logger = logging.getLogger(__name__)
-DICTIONARY_PATH = Path(__file__).resolve().parent / "data" / "dictionary.raccord"
-PROXY_STATE = 33
 NAS_RELOAD_EVERY_S = 60.0
-SWITCH_INTERVAL_S = 0.0002
-
-_dictionary: Dictionary | None = None
-
-
-def radius_dictionary() -> Dictionary:
-    global _dictionary
-    if _dictionary is None:
-        _dictionary = Dictionary(str(DICTIONARY_PATH))
-    return _dictionary
-
-
-# --- NAS clients ---------------------------------------------------------------------------
-
-
-class NasTable:
-    """Which secret a source address uses: the NAS clients configured in the back-office
-    (an address or a network each), else the ``--secret`` given on the command line."""
-
-    def __init__(self, clients: list[tuple[str, str]], default_secret: str | None = None) -> None:
-        self._exact: dict[str, bytes] = {}
-        self._networks: list[tuple[Any, bytes]] = []
-        for network, secret in clients:
-            net = ipaddress.ip_network(network.strip(), strict=False)
-            if net.num_addresses == 1:
-                self._exact[str(net.network_address)] = secret.encode()
-            else:
-                self._networks.append((net, secret.encode()))
-        # The most specific network first.
-        self._networks.sort(key=lambda item: item[0].prefixlen, reverse=True)
-        self._default = default_secret.encode() if default_secret else None
-        self._cache: dict[str, bytes | None] = {}
-
-    @property
-    def empty(self) -> bool:
-        return not self._exact and not self._networks and self._default is None
-
-    def secret_for(self, address: str) -> bytes | None:
-        try:
-            return self._cache[address]
-        except KeyError:
-            pass
-        secret = self._exact.get(address)
-        if secret is None and self._networks:
-            try:
-                ip = ipaddress.ip_address(address)
-            except ValueError:
-                ip = None
-            if ip is not None:
-                for net, candidate in self._networks:
-                    if ip.version == net.version and ip in net:
-                        secret = candidate
-                        break
-        if secret is None:
-            secret = self._default
-        if len(self._cache) < 100_000:
-            self._cache[address] = secret
-        return secret
-
-
-def nas_table_load(default_secret: str | None = None) -> NasTable:
-    from raccord.network.models import NasClient
-
-    clients = list(NasClient.objects.filter(is_active=True).values_list("network", "secret"))
-    return NasTable(clients, default_secret)
-
-
-# --- packets → records ---------------------------------------------------------------------
-
-
-class MalformedPacket(ValueError):
-    pass
-
-
-_DECODERS: dict[str, Callable[[bytes], Any]] = {
-    "string": tools.DecodeString,
-    "integer": tools.DecodeInteger,
-    "date": tools.DecodeDate,
-    # A NAS sends its address in every packet: formatted once (ipaddress is slow at it).
-    "ipaddr": lru_cache(maxsize=4096)(tools.DecodeAddress),
-    "ipv6addr": lru_cache(maxsize=4096)(tools.DecodeIPv6Address),
-    "octets": tools.DecodeOctets,
-}
-
-_FIELDS = {
-    "Acct-Status-Type": "status",
-    "User-Name": "login",
-    "Acct-Session-Id": "session_id",
-    "NAS-IP-Address": "nas_ip",
-    "NAS-IPv6-Address": "nas_ipv6",
-    "Acct-Delay-Time": "delay",
-    "Event-Timestamp": "event",
-    "Acct-Session-Time": "session_time",
-    "Acct-Input-Octets": "input_octets",
-    "Acct-Output-Octets": "output_octets",
-    "Acct-Input-Gigawords": "input_gigawords",
-    "Acct-Output-Gigawords": "output_gigawords",
-    "Acct-Terminate-Cause": "terminate_cause",
-    "Framed-IP-Address": "framed_ip",
-    "Calling-Station-Id": "calling_station",
-}
-
-# attribute code → (record field, pyrad decoder of its dictionary type, its VALUE names)
-Wanted = dict[int, tuple[str, Callable[[bytes], Any], Any]]
-
-
-def _wanted_table(dictionary: Dictionary) -> Wanted:
-    table: Wanted = {}
-    for name, field_name in _FIELDS.items():
-        attribute = dictionary.attributes[name]
-        values = attribute.values if len(attribute.values) else None
-        table[attribute.code] = (field_name, _DECODERS[attribute.type], values)
-    return table
-
-
-_ZERO_AUTHENTICATOR = bytes(16)
-
-
-def request_attributes(data: bytes) -> tuple[bytes, dict[int, bytes]]:
-    """An Accounting-Request's raw packet (cut to its Length, RFC 2865 section 3) and the
-    first value of each attribute: the checks pyrad's decoding makes, without building its
-    packet object (a third of the server's time per request went there). Vendor attributes
-    are skipped, Raccord reads none."""
-    if len(data) < 20:
-        raise MalformedPacket("Packet header is corrupt")
-    length = (data[2] << 8) | data[3]
-    if length < 20 or len(data) < length:
-        raise MalformedPacket("Packet has invalid length")
-    if length > 8192:
-        raise MalformedPacket(f"Packet length is too long ({length})")
-    raw = data[:length]
-    attributes: dict[int, bytes] = {}
-    position = 20
-    while position < length:
-        if position + 2 > length:
-            raise MalformedPacket("Attribute header is corrupt")
-        code, size = raw[position], raw[position + 1]
-        if size < 2:
-            raise MalformedPacket(f"Attribute length is too small ({size})")
-        if code not in attributes:
-            attributes[code] = raw[position + 2 : position + size]
-        position += size
-    return raw, attributes
-
-
-def request_authentic(raw: bytes, secret: bytes) -> bool:
-    """RFC 2866 section 3: MD5 of the packet with a zero authenticator, then the secret."""
-    digest = hashlib.md5(raw[:4] + _ZERO_AUTHENTICATOR + raw[20:] + secret).digest()  # noqa: S324 - RFC 2866
-    return hmac.compare_digest(digest, raw[4:20])
-
-
-def response_to(identifier: int, authenticator: bytes, secret: bytes) -> bytes:
-    """An Accounting-Response without attributes (RFC 2866 section 3)."""
-    header = struct.pack("!BBH", AccountingResponse, identifier, 20)
-    return header + hashlib.md5(header + authenticator + secret).digest()  # noqa: S324 - RFC 2866
-
-
-def record_from_packet(
-    packet: AcctPacket, *, source: str, received: float, wanted: Wanted
-) -> AccountingRecord:
-    """The record an Accounting-Request decoded by pyrad carries."""
-    first = {code: raw[0] for code, raw in OrderedDict.items(packet) if code in wanted}
-    return record_from_attributes(first, source=source, received=received, wanted=wanted)
-
-
-def record_from_attributes(
-    attributes: dict[int, bytes], *, source: str, received: float, wanted: Wanted
-) -> AccountingRecord:
-    """The record of an Accounting-Request's attributes (their first raw value each): only
-    the ones Raccord reads are decoded, with pyrad's decoder for their dictionary type."""
-    values: dict[str, Any] = {}
-    for code, value in attributes.items():
-        spec = wanted.get(code)
-        if spec is None:
-            continue
-        name, decode, names = spec
-        try:
-            if names is not None and names.HasBackward(value):
-                values[name] = names.GetBackward(value)
-            else:
-                values[name] = decode(value)
-        except (struct.error, ValueError, TypeError) as error:
-            raise MalformedPacket(f"attribut {code} illisible") from error
-    status = values.get("status")
-    if not isinstance(status, int):
-        raise MalformedPacket("Acct-Status-Type absent")
-    session_id = values.get("session_id", "")
-    login = values.get("login", "")
-    if not isinstance(session_id, str) or not isinstance(login, str):
-        raise MalformedPacket("identifiant non textuel")
-    if status in SESSION_STATUSES and not session_id:
-        raise MalformedPacket("Acct-Session-Id absent")
-    event = values.get("event")
-    moment = float(event) if event else received - values.get("delay", 0)
-    nas = values.get("nas_ip") or values.get("nas_ipv6") or source
-    cause = values.get("terminate_cause", "")
-    calling = values.get("calling_station", "")
-    if not isinstance(calling, str):
-        calling = calling.decode("utf-8", "replace")
-    if "\x00" in session_id or "\x00" in login or "\x00" in calling:
-        # No database stores it in a text column (PostgreSQL refuses it): an acknowledged
-        # record that can never be stored would hold back every record after it.
-        raise MalformedPacket("caractère nul dans un attribut texte")
-    return AccountingRecord(
-        status=status,
-        nas=nas,
-        at=datetime.fromtimestamp(moment, UTC),
-        session_id=session_id,
-        login=login,
-        session_time=values.get("session_time", 0),
-        input_octets=(values.get("input_gigawords", 0) << 32) + values.get("input_octets", 0),
-        output_octets=(values.get("output_gigawords", 0) << 32) + values.get("output_octets", 0),
-        terminate_cause=cause if isinstance(cause, str) else str(cause),
-        framed_ip=values.get("framed_ip", ""),
-        calling_station=calling,
-    )
-
-
-def accounting_response(packet: AcctPacket, secret: bytes) -> bytes:
-    """The Accounting-Response to ``packet`` (RFC 2866 section 3). Without Proxy-State to
-    echo it has no attribute: its authenticator is computed directly."""
-    if OrderedDict.__contains__(packet, PROXY_STATE):
-        reply = packet.CreateReply()
-        return bytes(reply.ReplyPacket())
-    return response_to(packet.id, packet.authenticator, secret)
-
-
-# --- the server ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -700,96 +469,5 @@ class RadiusAccountingServer:
             self._flush(lane)
 
 
-Mode = Literal["journal", "direct", "decode-only"]
-
-
-async def radius_serve(
-    *,
-    host: str,
-    port: int,
-    default_secret: str | None,
-    mode: Mode = "journal",
-    journal_dir: Path | None = None,
-    merger: bool = True,
-    merger_priority: str = "idle",
-    journal_depth: int = 2,
-    verbosity: int = 1,
-    batch_window: float = 0.002,
-    max_batch: int = 2000,
-    ready: Callable[[RadiusAccountingServer], None] | None = None,
-    stop_event: asyncio.Event | None = None,
-) -> RadiusAccountingServer:
-    """Run a server until SIGINT/SIGTERM (or ``stop_event``), then store or journal what is
-    pending. In journal mode (the default) the merger runs as a child process unless
-    ``merger`` is False (run ``raccord radius merge`` apart)."""
-    if mode != "decode-only":
-        # The writer thread waits on the database (or the disk) once or more per batch and must
-        # get the GIL back at once each time: with the default 5 ms switch interval, the busy
-        # decoding loop holds it so long that a batch spends most of its time waiting (the
-        # process is dedicated to this server).
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
-    loop = asyncio.get_running_loop()
-    nas = await loop.run_in_executor(None, _nas_table_fresh, default_secret)
-    journal: JournalWriter | None = None
-    child: MergerChild | None = None
-    if mode == "journal":
-        journal = JournalWriter(journal_dir or journal_directory_default())
-        try:
-            await loop.run_in_executor(None, journal.open)
-        except OSError as error:
-            raise JournalError(f"Journal {journal.directory} inutilisable : {error}") from error
-    server = RadiusAccountingServer(
-        host=host,
-        port=port,
-        nas=nas,
-        store=AccountingStore() if mode == "direct" else None,
-        journal=journal,
-        journal_depth=journal_depth,
-        default_secret=default_secret,
-        batch_window=batch_window,
-        max_batch=max_batch,
-    )
-    try:
-        await server.start()
-    except BaseException:
-        if journal is not None:
-            journal.close()
-        raise
-    if journal is not None and merger:
-        child = MergerChild(journal.directory, priority=merger_priority, verbosity=verbosity)
-        child.start()
-    if nas.empty:
-        logger.warning(
-            "no RADIUS client configured and no --secret: every packet will be dropped "
-            "(add the NAS in the admin, Réseau › clients RADIUS)"
-        )
-    stop = stop_event or asyncio.Event()
-    if stop_event is None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signum, stop.set)
-    if ready is not None:
-        ready(server)
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1.0)
-        if child is not None:
-            child.check(time.monotonic())
-    await server.stop()
-    if journal is not None:
-        journal.close()
-    if child is not None:
-        logger.info("RADIUS server stopped; the merger finishes merging the journal")
-        await loop.run_in_executor(None, child.stop)
-    return server
-
-
 def _connection_close() -> None:
     connection.close()
-
-
-def _nas_table_fresh(default_secret: str | None) -> NasTable:
-    try:
-        return nas_table_load(default_secret)
-    finally:
-        connection.close()

@@ -21,7 +21,8 @@ from raccord.contracts.signup import SignupRequest, signup_create
 from raccord.core.events import Actor
 from raccord.network.accounting import AccountingRecord, AccountingStore
 from raccord.network.journal import JournalWriter
-from raccord.network.radius_server import NasTable, RadiusAccountingServer
+from raccord.network.radius_nas import NasTable
+from raccord.network.radius_server import RadiusAccountingServer
 
 SYSTEM = Actor.system()
 SECRET = "testing123"

@@ -16,7 +16,7 @@ from raccord.contracts.models import Contract
 from raccord.demo.loader import DEMO_CUSTOMERS, DEMO_PASSWORD
 from raccord.network.demo import DEMO_NAS_SECRET, network_demo_load
 from raccord.network.models import AccountingSession, Incident, NasClient, Outage
-from raccord.network.radius_server import nas_table_load
+from raccord.network.radius_nas import nas_table_load
 from raccord.network.tests.conftest import RADCLIENT, RunningServer, packet, radclient
 
 

@@ -26,7 +26,7 @@ from raccord.network.journal import (
 )
 from raccord.network.journal_merge import JournalMerger, MergeBatch, _Growth
 from raccord.network.models import AccountingSession, DailyUsage, JournalPosition
-from raccord.network.radius_server import radius_dictionary
+from raccord.network.radius_packets import radius_dictionary
 
 START_AT = int(paris(2027, 1, 12, 20, 15).timestamp())
 SECRET = b"testing123"

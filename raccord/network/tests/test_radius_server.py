@@ -14,11 +14,11 @@ from raccord.contracts.models import Contract
 from raccord.core.models import Event
 from raccord.network.accounting import PARTITIONS, partition_of
 from raccord.network.models import AccountingSession, DailyUsage, NasClient
-from raccord.network.radius_server import (
+from raccord.network.radius_nas import nas_table_load
+from raccord.network.radius_packets import (
     MalformedPacket,
     _wanted_table,
     accounting_response,
-    nas_table_load,
     radius_dictionary,
     record_from_attributes,
     record_from_packet,

@@ -164,7 +164,7 @@ class Command(BaseCommand):
 
     def _serve(self, options: dict[str, Any]) -> None:
         from raccord.network.journal import JournalError
-        from raccord.network.radius_server import Mode, radius_serve
+        from raccord.network.radius_serve import Mode, radius_serve
 
         host, port = _listen(options["listen"])
         if options["verbosity"] >= 1:
