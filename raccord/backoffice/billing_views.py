@@ -39,14 +39,10 @@ from raccord.backoffice.forms import AccessibleFormMixin
 from raccord.backoffice.quotes import PREVIEWABLE
 from raccord.backoffice.roles import ROLE_ADMIN, ROLE_AGENT, ROLE_BILLING, role_required
 from raccord.backoffice.views import _render
-from raccord.billing.explain import (
-    day_text,
-    first_invoice_summary,
-    payment_text,
-    termination_quote_explanation,
-    vat_rows,
-)
-from raccord.billing.explain import month_text as _month_text
+from raccord.billing.explain.document import first_invoice_summary, payment_text, vat_rows
+from raccord.billing.explain.french import day_text
+from raccord.billing.explain.french import month_text as _month_text
+from raccord.billing.explain.termination_quote import termination_quote_explanation
 from raccord.billing.models import BillingRun, Document
 from raccord.billing.run import run_date_of
 from raccord.billing.selectors import (

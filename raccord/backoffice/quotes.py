@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from raccord.billing.explain import QuoteExplained, termination_quote_explanation
+from raccord.billing.explain.termination_quote import QuoteExplained, termination_quote_explanation
 from raccord.contracts.models import Contract
 from raccord.contracts.termination import TerminationQuote, termination_quote
 from raccord.core.errors import DomainError

@@ -29,7 +29,7 @@ from raccord.backoffice import selectors
 from raccord.backoffice.forms import AddressSearchForm, AgentSignupForm, LoginForm, SearchForm
 from raccord.backoffice.quotes import contract_quotes
 from raccord.backoffice.roles import ROLE_LABELS, role_required, user_role
-from raccord.billing.explain import payment_text
+from raccord.billing.explain.document import payment_text
 from raccord.billing.selectors import customer_documents
 from raccord.catalog.selectors import cgv_in_force
 from raccord.contracts.signup import SignupErrors, signup_check, signup_create

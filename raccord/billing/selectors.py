@@ -14,7 +14,8 @@ from typing import IO, Any
 from django.db.models import Prefetch, QuerySet
 
 from raccord.billing.documents import SECTION_ORDER
-from raccord.billing.explain import document_explanation, vat_rate_text
+from raccord.billing.explain.french import vat_rate_text
+from raccord.billing.explain.lines import document_explanation
 from raccord.billing.models import Document, DocumentLine, Section
 from raccord.core.money import ZERO
 from raccord.customers.models import Customer

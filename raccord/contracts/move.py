@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from raccord.billing.explain import euros
+from raccord.billing.explain.french import euros
 from raccord.contracts.models import Contract, Subscription
 from raccord.contracts.services import AWAITING_ACTIVATION, _at, _locked
 from raccord.core.errors import DomainError

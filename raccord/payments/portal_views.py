@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from raccord.billing.explain import day_text
+from raccord.billing.explain.french import day_text
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor
 from raccord.core.masking import iban_mask

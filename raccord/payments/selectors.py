@@ -25,7 +25,7 @@ from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum,
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from raccord.billing.explain import day_month_text, day_text
+from raccord.billing.explain.french import day_month_text, day_text
 from raccord.billing.models import Document
 from raccord.core.money import ZERO
 from raccord.customers.models import Customer

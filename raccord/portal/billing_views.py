@@ -17,12 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from raccord.billing.explain import (
-    first_invoice_summary,
-    payment_text,
-    termination_quote_explanation,
-    vat_rows,
-)
+from raccord.billing.explain.document import first_invoice_summary, payment_text, vat_rows
+from raccord.billing.explain.termination_quote import termination_quote_explanation
 from raccord.billing.models import Document
 from raccord.billing.selectors import (
     customer_document_get,

@@ -15,7 +15,8 @@ from ninja import Field, Query, Router, Schema
 
 from raccord.api.auth import ApiPrincipal, principal_of, token_auth
 from raccord.api.schemas import MAX_ID, Error, Money
-from raccord.billing.explain import document_explanation, first_invoice_summary, payment_text
+from raccord.billing.explain.document import first_invoice_summary, payment_text
+from raccord.billing.explain.lines import document_explanation
 from raccord.billing.models import Document, DocumentLine, LineKind, Section
 from raccord.billing.selectors import document_contracts, document_pdf_file
 from raccord.core.errors import NotFound

@@ -13,16 +13,9 @@ import pytest
 from django.db import transaction
 
 from raccord.billing.documents import document_issue
-from raccord.billing.explain import (
-    day_text,
-    document_explanation,
-    duration_text,
-    euros,
-    first_invoice_summary,
-    line_explanation,
-    payment_text,
-    span_text,
-)
+from raccord.billing.explain.document import first_invoice_summary, payment_text
+from raccord.billing.explain.french import day_text, duration_text, euros, span_text
+from raccord.billing.explain.lines import document_explanation, line_explanation
 from raccord.billing.models import Document, DocumentLine, LineKind
 from raccord.billing.services import document_credit_fully
 from raccord.billing.tests.factories import VAT, first_invoice_lines, subscription_data

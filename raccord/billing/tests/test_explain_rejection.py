@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from raccord.billing.explain import line_explanation
+from raccord.billing.explain.lines import line_explanation
 from raccord.billing.models import DocumentLine, LineKind, section_of
 
 NBSP = "\u00a0"
@@ -43,7 +43,7 @@ def test_rejection_fee_without_data_still_reads__P6():
 def test_a_zero_invoice_has_nothing_to_pay__B6_P1():
     from datetime import date
 
-    from raccord.billing.explain import payment_text
+    from raccord.billing.explain.document import payment_text
     from raccord.billing.models import Document
 
     zero = Document(
