@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern] = [
     path("reseau/incidents/", views.incidents_list, name="network_incidents"),
     path("reseau/incidents/nouveau/", views.incident_new, name="network_incident_new"),
     path("reseau/incidents/<int:incident_id>/", views.incident_edit, name="network_incident"),
+    path("reseau/collecte/", views.feed_status, name="network_feed"),
     path("reseau/lignes/<int:contract_id>/", views.contract_network, name="network_contract"),
     path(
         "reseau/lignes/<int:contract_id>/geste/",

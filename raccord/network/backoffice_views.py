@@ -1,5 +1,5 @@
 """Back-office pages of the network: a line's sessions, usage, outages and the S1 gesture;
-the network incidents (agent, billing and admin roles)."""
+the network incidents; whether the accounting feeds keep up (agent, billing and admin roles)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from raccord.core.events import Actor
 from raccord.core.models import Policy
 from raccord.network import clock
 from raccord.network.charts import usage_chart
+from raccord.network.feed import feed_rows
 from raccord.network.forms import GestureGrantForm, IncidentForm
 from raccord.network.gestures import gesture_candidate_grant, gesture_candidates
 from raccord.network.incidents import (
@@ -267,3 +268,10 @@ def incident_edit(request: HttpRequest, incident_id: int) -> HttpResponse:
     if incident is None:
         raise Http404(_("Incident inconnu."))
     return _incident_page(request, incident)
+
+
+@role_required()
+def feed_status(request: HttpRequest) -> HttpResponse:
+    """The RADIUS journals and radacct sources: up to date, behind, or silent."""
+    at = clock.now()
+    return _render(request, "network/backoffice_feed.html", {"rows": feed_rows(at), "at": at})

@@ -27,6 +27,7 @@ from django.db import (
 from django.db.models import F
 
 from raccord.network.accounting import AccountingRecord, AccountingStore, StoreResult
+from raccord.network.feed import LAG_WARN_SECONDS
 from raccord.network.journal import (
     MAGIC,
     READ_BYTES,
@@ -116,6 +117,20 @@ class JournalMerger:
         if position is None:
             return Lag(0, 0, None)
         return lag_measure(self.directory, *position)
+
+    def lag_publish(self, lag: Lag) -> None:
+        """Write what the journal still holds on the position row, with the time: the
+        back-office's network feed page reads it (the merger may run on another host)."""
+        if self._id is None:
+            return
+        JournalPosition.objects.filter(journal=self._id).update(
+            reported_at=datetime.fromtimestamp(self.clock(), UTC),
+            waiting_records=lag.records,
+            waiting_bytes=lag.bytes,
+            waiting_since=(
+                datetime.fromtimestamp(lag.oldest, UTC) if lag.oldest is not None else None
+            ),
+        )
 
     # -- one batch
     def record_of(self, entry: Entry) -> AccountingRecord | None:
@@ -327,12 +342,12 @@ class JournalMerger:
                 )
             if time.monotonic() >= next_report:
                 next_report = time.monotonic() + report_every
-                lag = self.lag()
-                (report or self._report)(since_report, lag)
+                self._report_now(since_report, report)
                 since_report = 0
             if merged.moved:
                 continue
             if not follow or should_stop():
+                self._report_now(since_report, report)
                 return total
             close_old_connections()  # a connection broken or too old is not kept while idle
             time.sleep(interval)
@@ -352,14 +367,25 @@ class JournalMerger:
                     return max(0.0, self.clock() - scan.entries[0].received)
         return 0.0
 
+    def _report_now(self, merged: int, report: Callable[[int, Lag], None] | None) -> None:
+        lag = self.lag()
+        try:
+            self.lag_publish(lag)
+        except DatabaseError as error:  # a status only: the next report tries again
+            logger.warning("RADIUS journal: the lag could not be published: %s", error)
+            connection.close()
+        (report or self._report)(merged, lag)
+
     def _report(self, merged: int, lag: Lag) -> None:
-        logger.info(
+        waited = lag.seconds(self.clock())
+        logger.log(
+            logging.WARNING if waited > LAG_WARN_SECONDS else logging.INFO,
             "RADIUS journal: %s records merged since the last report; not merged yet: %s "
             "records (%s bytes), the oldest received %.1f s ago",
             merged,
             lag.records,
             lag.bytes,
-            lag.seconds(self.clock()),
+            waited,
         )
 
 

@@ -161,6 +161,9 @@ class RadacctCursor(models.Model):
     last_update = models.DateTimeField(null=True, blank=True)
     rows_read = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+    # The end of the last pass, whether it found rows or not, and why the last one failed.
+    checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("curseur radacct")
@@ -181,6 +184,12 @@ class JournalPosition(models.Model):
     offset = models.BigIntegerField(default=0)
     records = models.BigIntegerField(default=0)
     merged_until = models.DateTimeField(null=True, blank=True)
+    # The merger's last report (every few seconds while it runs): what the journal still held
+    # then, so the back-office can tell a merge that keeps up from one behind or stopped.
+    reported_at = models.DateTimeField(null=True, blank=True)
+    waiting_records = models.BigIntegerField(default=0)
+    waiting_bytes = models.BigIntegerField(default=0)
+    waiting_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("position du journal RADIUS")

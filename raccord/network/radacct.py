@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -106,6 +106,7 @@ class RadacctReader:
         batch: int = 2000,
         lag_seconds: float = 60.0,
         store: AccountingStore | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not _TABLE_NAME.match(table):
             raise ValueError(f"nom de table invalide : {table!r}")
@@ -115,6 +116,7 @@ class RadacctReader:
         self.lag = timedelta(seconds=lag_seconds)
         self.store = store or AccountingStore(actor=Actor.system("Synchronisation radacct"))
         self.source = dsn_source(dsn, table)
+        self.clock = clock
         self._seen: dict[int, datetime] = {}
         self._conn: psycopg.Connection[Any] | None = None
 
@@ -182,7 +184,18 @@ class RadacctReader:
             if len(rows) < self.batch:
                 break
         self._seen_trim(position.last_update)
+        RadacctCursor.objects.filter(pk=position.pk).update(checked_at=self._now(), last_error="")
         return read, stored
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def failure_record(self, error: Exception) -> None:
+        """Keep why the last pass failed, for the back-office's network feed page (the
+        source's address is in the cursor's name, never its password)."""
+        RadacctCursor.objects.update_or_create(
+            source=self.source, defaults={"last_error": str(error).strip()[:300]}
+        )
 
     def _seen_trim(self, newest: datetime | None) -> None:
         """Forget the rows that the next pass will not read again."""
@@ -211,6 +224,7 @@ def radacct_follow(
             try:
                 read, stored = reader.sync()
             except psycopg.OperationalError as error:
+                reader.failure_record(error)
                 if not follow:
                     raise
                 logger.warning("radacct unreachable, retrying: %s", error)

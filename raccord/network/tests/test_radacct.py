@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from typing import Any
 from urllib.parse import quote
@@ -223,3 +223,14 @@ def test_the_cursor_is_named_without_the_password():
         dsn_source("postgresql://radius:s3cret@db.example:5433/radius", "radacct")
         == "db.example:5433/radius#radacct"
     )
+
+
+def test_a_pass_records_when_it_ended_and_clears_the_last_error(radacct):
+    # (the back-office's network feed page reads it: a sync that stopped shows as silent)
+    at = datetime(2027, 1, 12, 20, 0, tzinfo=UTC)
+    reader = RadacctReader(dsn=freeradius_dsn(), clock=lambda: at.timestamp())
+    RadacctCursor.objects.create(source=reader.source, last_error="connection refused")
+    assert reader.sync() == (0, 0)
+    reader.close()
+    cursor = RadacctCursor.objects.get()
+    assert (cursor.checked_at, cursor.last_error) == (at, "")
