@@ -42,16 +42,9 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from raccord.billing.documents import (
-    BuiltDocuments,
-    CustomerInfo,
-    DraftDocument,
-    DraftLine,
-    IssuedDocument,
-    documents_build,
-    documents_customers_read,
-    documents_store,
-)
+from raccord.billing.documents import DraftDocument, DraftLine, documents_build
+from raccord.billing.documents_copies import CustomerInfo, documents_customers_read
+from raccord.billing.documents_storage import BuiltDocuments, IssuedDocument, documents_store
 from raccord.billing.models import BillingRun, Document, LineKind, PendingItem
 from raccord.contracts.models import Contract, Subscription
 from raccord.core.bulk import ids_update

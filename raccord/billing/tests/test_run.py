@@ -643,7 +643,7 @@ def test_copies_and_labels_keep_every_character_through_the_bulk_write__B9(
 def test_the_json_copies_written_directly_are_the_encoders_json():
     import json
 
-    from raccord.billing import documents
+    from raccord.billing import documents_copies
 
     texts = ["", 'é "q" \\ \t\n\r\x01 🏠', "FR76 **** **** 0189"]
     for text in texts:
@@ -655,9 +655,9 @@ def test_the_json_copies_written_directly_are_the_encoders_json():
             "city": text,
             "email": text,
         }
-        assert json.loads(documents._buyer_json(**buyer)) == buyer
+        assert json.loads(documents_copies._buyer_json(**buyer)) == buyer
         for end in (None, date(2028, 1, 19)):
-            assert json.loads(documents._contract_json(text, text, end)) == {
+            assert json.loads(documents_copies._contract_json(text, text, end)) == {
                 "reference": text,
                 "offer": text,
                 "commitment_end": end.isoformat() if end else None,
@@ -670,4 +670,4 @@ def test_the_json_copies_written_directly_are_the_encoders_json():
             {"method": "refund", "iban_masked": text},
         ]
         for payment in payments:
-            assert json.loads(documents._payment_json(payment)) == payment
+            assert json.loads(documents_copies._payment_json(payment)) == payment
