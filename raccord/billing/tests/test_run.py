@@ -11,9 +11,11 @@ import pytest
 from django.db import connection, transaction
 
 from raccord.billing import run as run_module
+from raccord.billing import run_pipeline
 from raccord.billing.documents import DraftLine, document_issue
 from raccord.billing.models import BillingRun, Document, DocumentLine, PendingItem
-from raccord.billing.run import billing_run, month_segments, segment_cents
+from raccord.billing.run import billing_run
+from raccord.billing.run_plan import month_segments, segment_cents
 from raccord.billing.services import document_credit_fully, pending_item_add
 from raccord.conftest import paris
 from raccord.contracts.models import Subscription
@@ -251,7 +253,7 @@ def test_dry_run_writes_nothing(signup_request, activate):
 def _interrupted_run_resumes(signup_request, activate, monkeypatch) -> None:
     for _ in range(5):
         activate(signup_request, on=date(2027, 1, 20))
-    real_store = run_module.documents_store
+    real_store = run_pipeline.documents_store
     calls = {"n": 0}
 
     def crashing_store(built):
@@ -261,13 +263,13 @@ def _interrupted_run_resumes(signup_request, activate, monkeypatch) -> None:
             raise RuntimeError("worker killed after numbering, before commit")
         return documents
 
-    monkeypatch.setattr(run_module, "documents_store", crashing_store)
+    monkeypatch.setattr(run_pipeline, "documents_store", crashing_store)
     with pytest.raises(RuntimeError):
         _run(FEB, batch_size=2)
     # the first batch committed, the second rolled back, nothing written after it
     assert Document.objects.count() == 2
     assert calls["n"] == 2
-    monkeypatch.setattr(run_module, "documents_store", real_store)
+    monkeypatch.setattr(run_pipeline, "documents_store", real_store)
     result = _run(FEB, batch_size=2)
     assert result.invoices == 5
     numbers = list(Document.objects.order_by("id").values_list("number", flat=True))
@@ -293,7 +295,7 @@ def test_the_pipelined_run_writes_in_order_and_stops_at_a_failed_batch__B7_B8(
     if connection.vendor != "postgresql":
         pytest.skip("the writer threads are used on PostgreSQL only")
     submitted = {"n": 0}
-    real_submit = run_module._Writer.submit
+    real_submit = run_pipeline._Writer.submit
     writes: list[bool] = []
     real_write = run_module._write
 
@@ -305,7 +307,8 @@ def test_the_pipelined_run_writes_in_order_and_stops_at_a_failed_batch__B7_B8(
         writes.append(after is not None)
         return real_write(*args, after=after, **kwargs)
 
-    monkeypatch.setattr(run_module._Writer, "submit", counting_submit)
+    monkeypatch.setattr(run_pipeline._Writer, "submit", counting_submit)
+    # the name _batch looks up, in run (run_pipeline defines it)
     monkeypatch.setattr(run_module, "_write", recording_write)
     _interrupted_run_resumes(signup_request, activate, monkeypatch)
     # the failed run handed over its 3 batches (the third written while the second failed,
@@ -327,7 +330,7 @@ def test_a_pipelined_run_that_fails_raises_its_error_and_leaves_no_thread_behind
         pytest.skip("the pipeline's threads are used on PostgreSQL only")
     for _ in range(8):
         activate(signup_request, on=date(2027, 1, 20))
-    real_store = run_module.documents_store
+    real_store = run_pipeline.documents_store
     calls = {"n": 0}
 
     def crashing_store(built):
@@ -336,7 +339,7 @@ def test_a_pipelined_run_that_fails_raises_its_error_and_leaves_no_thread_behind
             raise RuntimeError("disk full while writing the second batch")
         return real_store(built)
 
-    monkeypatch.setattr(run_module, "documents_store", crashing_store)
+    monkeypatch.setattr(run_pipeline, "documents_store", crashing_store)
     with pytest.raises(RuntimeError, match="disk full while writing the second batch"):
         _run(FEB, batch_size=1)
     # the first batch only, the rest not even numbered
