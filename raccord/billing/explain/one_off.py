@@ -23,7 +23,13 @@ from raccord.billing.explain.french import (
     percent,
     span_text,
 )
-from raccord.billing.line_data import read_date, read_decimal, read_int, read_text
+from raccord.billing.line_data import (
+    read_date,
+    read_decimal,
+    read_int,
+    read_text,
+    setup_fee_subsidy,
+)
 from raccord.billing.models import DocumentLine
 
 ONE = Decimal(1)
@@ -31,18 +37,16 @@ ONE = Decimal(1)
 
 def setup_fee(line: DocumentLine, amount: Decimal) -> Explained:
     description = _("Mise en service de votre ligne (frais uniques)")
-    fee = read_decimal(line.data, "setup_fee")
-    subsidy = read_decimal(line.data, "subsidy") or Decimal(0)
-    if fee is None or subsidy <= 0:
+    subsidised = setup_fee_subsidy(data=line.data, amount=amount)
+    if subsidised is None:
         return Explained(description, amount_text(amount))
-    authority = read_text(line.data, "authority") or _("votre collectivité")
     return Explained(
         description,
         _("%(fee)s, dont %(subsidy)s pris en charge par %(authority)s, soit %(amount)s")
         % {
-            "fee": euros(fee),
-            "subsidy": euros(subsidy),
-            "authority": authority,
+            "fee": euros(subsidised.fee),
+            "subsidy": euros(subsidised.subsidy),
+            "authority": subsidised.authority or _("votre collectivité"),
             "amount": amount_text(amount),
         },
     )

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from raccord.billing.line_data import SetupFeeSubsidy, setup_fee_subsidy
 from raccord.billing.models import LineKind
 from raccord.billing.pdf.formatting import euros
 from raccord.billing.pdf.view import DocumentView, LineView, SellerView
@@ -160,19 +161,12 @@ def line_nets(grosses: list[Decimal], rate: Decimal, net: Decimal) -> list[Decim
     return [Decimal(cents).scaleb(-2) for cents in nets]
 
 
-def _subsidy(line: LineView, net: Decimal) -> tuple[Decimal, Decimal, str] | None:
-    """A set-up fee lowered by a local authority's subsidy (C1): the fee, the subsidy and who
-    pays it, as the run stored them on the line (all VAT-inclusive)."""
+def _subsidy(line: LineView, net: Decimal) -> SetupFeeSubsidy | None:
+    """A set-up fee lowered by a local authority's subsidy (C1), read as the line's explanation
+    reads it; only a line charged (a positive net) shows it as an allowance."""
     if line.kind != LineKind.SETUP_FEE or net <= 0:
         return None
-    try:
-        fee = Decimal(str(line.data.get("setup_fee")))
-        part = Decimal(str(line.data.get("subsidy")))
-    except ArithmeticError:
-        return None
-    if part <= 0 or fee - part != line.amount:
-        return None
-    return fee, part, str(line.data.get("authority") or "")
+    return setup_fee_subsidy(data=line.data, amount=line.amount)
 
 
 def _category(rate: Decimal, only_untaxed: bool) -> str:

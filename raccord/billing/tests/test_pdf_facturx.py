@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from raccord.billing.documents import document_issue
+from raccord.billing.explain.lines import line_explanation
 from raccord.billing.models import Document, LineKind
 from raccord.billing.pdf import render_document
 from raccord.billing.pdf.facturx import line_nets
@@ -429,22 +430,21 @@ def test_a_negative_line_is_minus_one_at_a_positive_price__M2(sepa_contract: Con
     assert amount(tree, f"{TOTALS}/ram:GrandTotalAmount") == Decimal("31.69")
 
 
-def test_a_subsidised_set_up_fee_shows_the_fee_and_the_subsidy__C1_M2(sepa_contract: Contract):
-    # given a set-up fee of 49.00 of which the local authority pays 30.00 (as the run bills it)
+def _set_up_fee_invoice(contract: Contract, amount: str) -> Document:
+    """An invoice with a set-up fee of 49.00 of which the local authority pays 30.00, charged
+    ``amount`` (19.00 as the run bills it)."""
     fee = _line(
-        sepa_contract,
+        contract,
         LineKind.SETUP_FEE,
         "Frais de mise en service",
-        "19.00",
+        amount,
         data={"setup_fee": "49.00", "subsidy": "30.00", "authority": "Région Grand Est"},
     )
-    invoice = issue(sepa_contract, [fee, *first_invoice_lines(sepa_contract)[2:4]])
+    return issue(contract, [fee, *first_invoice_lines(contract)[2:4]])
 
-    # when
-    data = render_document(fresh(invoice))
-    tree = valid_xml(data)
 
-    # then the line is the 19.00 charged: its net, from a price of 49.00 less the subsidy
+def _set_up_fee_item(tree: Any, invoice: Document) -> Any:
+    """The XML line of the invoice's set-up fee."""
     (line,) = [
         item
         for item, stored in zip(
@@ -452,6 +452,19 @@ def test_a_subsidised_set_up_fee_shows_the_fee_and_the_subsidy__C1_M2(sepa_contr
         )
         if stored.kind == LineKind.SETUP_FEE
     ]
+    return line
+
+
+def test_a_subsidised_set_up_fee_shows_the_fee_and_the_subsidy__C1_M2(sepa_contract: Contract):
+    # given a set-up fee of 49.00 of which the local authority pays 30.00 (as the run bills it)
+    invoice = _set_up_fee_invoice(sepa_contract, "19.00")
+
+    # when
+    data = render_document(fresh(invoice))
+    tree = valid_xml(data)
+
+    # then the line is the 19.00 charged: its net, from a price of 49.00 less the subsidy
+    line = _set_up_fee_item(tree, invoice)
     gross = ".//ram:GrossPriceProductTradePrice"
     assert amount(line, f"{gross}/ram:ChargeAmount") == Decimal("40.83")  # 49.00 / 1.2
     assert amount(line, f"{gross}/ram:AppliedTradeAllowanceCharge/ram:ActualAmount") == Decimal(
@@ -464,6 +477,23 @@ def test_a_subsidised_set_up_fee_shows_the_fee_and_the_subsidy__C1_M2(sepa_contr
     )
     assert "19,00 €" in pdf_text(data)
     assert amount(tree, f"{TOTALS}/ram:GrandTotalAmount") == Decimal("53.90")
+
+
+def test_a_set_up_fee_whose_subsidy_does_not_add_up_is_shown_plainly__C1(sepa_contract: Contract):
+    # given a set-up fee line whose stored fee less subsidy (49.00 - 30.00) is not its amount
+    invoice = _set_up_fee_invoice(sepa_contract, "25.00")
+
+    # when
+    tree = valid_xml(render_document(fresh(invoice)))
+
+    # then neither the explanation nor the Factur-X copy repeats figures that do not add up
+    (stored,) = fresh(invoice).lines.filter(kind=LineKind.SETUP_FEE)
+    assert (
+        line_explanation(stored) == "Mise en service de votre ligne (frais uniques) : 25,00\u00a0€"
+    )
+    line = _set_up_fee_item(tree, invoice)
+    assert not line.xpath(".//ram:GrossPriceProductTradePrice", namespaces=NS)
+    assert text(line, ".//ram:IncludedNote/ram:Content") == "Montant TTC : 25,00 €"
 
 
 def test_a_document_with_only_untaxed_lines_is_not_subject_to_vat__M1(sepa_contract: Contract):
