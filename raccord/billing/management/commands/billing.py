@@ -97,9 +97,10 @@ class Command(BaseCommand):
             line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} clients"
             if interactive:
                 self.stdout.write(line, ending="")
-                self.stdout.flush()
             else:
+                # one line per batch, seen as it happens by a supervisor or a log reader
                 self.stdout.write(line.strip())
+            self.stdout.flush()
 
         result = billing_run(
             month=month,
