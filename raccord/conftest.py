@@ -4,18 +4,29 @@ Tests must never reach the network; the catalogue here mirrors the rulebook's ex
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import hypothesis
 import pytest
 
 from raccord.catalog.models import CGVVersion, EquipmentModel, Offer, Option, Zone, ZoneOffer
 from raccord.contracts.signup import SignupRequest
 from raccord.eligibility.models import Address, Premises
+
+# Property tests: no per-example time limit (a loaded 2-core machine pauses for longer than
+# hypothesis's 200 ms), and on CI the same examples every run, so that a landing is never lost
+# to a new random draw (run them locally to explore: each run there draws new lives).
+hypothesis.settings.register_profile(
+    "raccord", deadline=None, derandomize=os.environ.get("CI") == "true", print_blob=True
+)
+hypothesis.settings.load_profile("raccord")
 
 PARIS = ZoneInfo("Europe/Paris")
 # A French IBAN with a correct RIB key (bank 30006 → BIC AGRIFRPP).
@@ -30,6 +41,16 @@ def paris(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> d
 def _fast_password_hashing(settings: Any) -> None:
     """Password hashing is deliberately slow; tests only need it to work."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_window_fixed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate limiter counts in fixed windows of the clock: a test's requests that straddle
+    a window's end would be counted from zero again and the 429 it expects would not come.
+    Every test runs inside one window (tests of the windows themselves pass ``now``)."""
+    monkeypatch.setattr(
+        "raccord.core.ratelimit.time", SimpleNamespace(time=lambda: 1_800_000_030.0)
+    )
 
 
 @dataclass

@@ -13,6 +13,7 @@ from email.message import Message
 from typing import Any
 
 import pytest
+from django.db import connections
 
 CHROMIUM = os.environ.get("RACCORD_CHROMIUM", "/usr/bin/chromium")
 
@@ -66,7 +67,7 @@ def browser_page() -> Iterator[Any]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium is missing at {CHROMIUM}: `make install` installs it")
         pytest.skip(f"Chromium is missing at {CHROMIUM} (run `make install`)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
     # between browser steps are still synchronous and safe.
@@ -88,9 +89,14 @@ def browser_page() -> Iterator[Any]:
         context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
         page = context.new_page()
         page.set_default_timeout(15_000)
+        expect.set_options(timeout=15_000)  # assertions wait as long as actions do
         try:
             yield page
         finally:
+            # While Playwright's loop runs, Django gives this thread a connection of its own;
+            # close it here, or PostgreSQL's test database is "accessed by other users" at
+            # teardown.
+            connections.close_all()
             context.close()
             browser.close()
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

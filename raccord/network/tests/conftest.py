@@ -8,6 +8,7 @@ import dataclasses
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
@@ -185,6 +186,17 @@ def journal_server(transactional_db: None, tmp_path: Any) -> Iterator[RunningSer
         running.stop()
 
 
+def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """``check()`` once it holds, or its last answer after ``timeout`` seconds: radclient may
+    give up on an unanswered packet before the server's thread has counted it as dropped."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return check()
+        time.sleep(0.02)
+    return True
+
+
 @dataclasses.dataclass
 class RadclientResult:
     answered: int
@@ -196,7 +208,7 @@ def radclient(
     *packets: str,
     secret: str = SECRET,
     count: int = 1,
-    timeout: float = 2.0,
+    timeout: float = 5.0,  # an answer waits for a commit or an fsync: room for a loaded machine
     retries: int = 1,
 ) -> RadclientResult:
     """Send accounting packets (``Attr=value,…`` each) with ``radclient`` and count the

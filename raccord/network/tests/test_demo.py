@@ -4,6 +4,7 @@ the subscribers it covers only."""
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from io import StringIO
 
 import pytest
@@ -12,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from raccord.conftest import PARIS
 from raccord.contracts.models import Contract
 from raccord.demo.loader import DEMO_CUSTOMERS, DEMO_PASSWORD
 from raccord.network.demo import DEMO_NAS_SECRET, network_demo_load
@@ -39,8 +41,13 @@ def test_the_demo_line_awaiting_activation_goes_live_on_radclient_s_start__C4_N2
     # when: the demo NAS (this machine, its secret from the back-office) sends the Start
     server = RunningServer(nas=nas_table_load(None), default_secret=None)
     try:
+        # (dated noon today: a test running across midnight keeps "today")
+        noon = int(datetime.combine(today, time(12), tzinfo=PARIS).timestamp())
         start = packet(
-            User_Name=waiting.network_login, Acct_Status_Type="Start", Acct_Session_Id="e2e-1"
+            User_Name=waiting.network_login,
+            Acct_Status_Type="Start",
+            Acct_Session_Id="e2e-1",
+            Event_Timestamp=noon,
         )
         assert radclient(server.port, start, secret=DEMO_NAS_SECRET).answered == 1
         waiting.refresh_from_db()
@@ -54,6 +61,7 @@ def test_the_demo_line_awaiting_activation_goes_live_on_radclient_s_start__C4_N2
                 Acct_Status_Type="Interim-Update",
                 Acct_Session_Id="e2e-1",
                 Acct_Session_Time=seconds,
+                Event_Timestamp=noon + seconds,
                 Acct_Output_Octets=received,
                 Acct_Input_Octets=received // 20,
             )
