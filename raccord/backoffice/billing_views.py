@@ -1,8 +1,8 @@
-"""Back-office billing pages: a document explained line by line and its PDF, the termination
-preview of a contract, and the monthly run (preview, launch, progress).
+"""Back-office billing pages: the monthly run (preview, launch, progress). Documents and the
+termination preview are in ``document_views``.
 
-Reading a document or a preview changes nothing and goes to the access log; launching a run is
-an agent action and is recorded in the history (event without customer)."""
+Reading a preview changes nothing; launching a run is an agent action and is recorded in the
+history (event without customer)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -36,21 +35,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from raccord.backoffice.forms import AccessibleFormMixin
-from raccord.backoffice.quotes import PREVIEWABLE
-from raccord.backoffice.roles import ROLE_ADMIN, ROLE_AGENT, ROLE_BILLING, role_required
+from raccord.backoffice.roles import ROLE_ADMIN, ROLE_BILLING, role_required
 from raccord.backoffice.views import _render
-from raccord.billing.explain.document import first_invoice_summary, payment_text, vat_rows
 from raccord.billing.explain.french import day_text
 from raccord.billing.explain.french import month_text as _month_text
-from raccord.billing.explain.termination_quote import termination_quote_explanation
 from raccord.billing.models import BillingRun, Document
 from raccord.billing.run import run_date_of
-from raccord.billing.selectors import (
-    document_contracts,
-    document_get,
-    document_pdf_file,
-    document_sections_explained,
-)
 from raccord.billing.tasks_preview import (
     STATUS_DONE,
     STATUS_RUNNING,
@@ -60,153 +50,12 @@ from raccord.billing.tasks_preview import (
     preview_start,
 )
 from raccord.billing.tasks_run import billing_run_task
-from raccord.contracts.models import Contract
-from raccord.contracts.termination import termination_preview_date_check, termination_quote
-from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
-from raccord.core.models import Event, Policy
+from raccord.core.models import Event
 from raccord.core.money import ZERO
 from raccord.core.ratelimit import rate_limit_hit
 
 logger = logging.getLogger(__name__)
-
-
-@role_required(ROLE_AGENT, ROLE_BILLING, ROLE_ADMIN)
-def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
-    document = document_get(document_id=document_id)
-    if document is None:
-        raise Http404(_("Document inconnu."))
-    logger.info(
-        "backoffice document viewed document=%s customer=%s agent=%s",
-        document.pk,
-        document.customer_id,
-        request.user.pk,
-    )
-    return _render(
-        request,
-        "backoffice/document_detail.html",
-        {
-            "document": document,
-            "customer": document.customer,
-            "is_credit_note": document.kind == Document.Kind.CREDIT_NOTE,
-            "payment": payment_text(document, today=timezone.localdate()),
-            "summary": first_invoice_summary(document),
-            "sections": document_sections_explained(document=document),
-            "vat": vat_rows(document),
-            "corrections": list(document.corrections.order_by("issue_date", "id")),
-            "contracts": document_contracts(document=document),
-        },
-    )
-
-
-@role_required(ROLE_AGENT, ROLE_BILLING, ROLE_ADMIN)
-def document_pdf(request: HttpRequest, document_id: int) -> HttpResponse:
-    document = document_get(document_id=document_id)
-    if document is None:
-        raise Http404(_("Document inconnu."))
-    pdf = document_pdf_file(document=document)
-    if pdf is None:
-        return _render(
-            request,
-            "backoffice/document_pdf_missing.html",
-            {"document": document},
-            status=404,
-        )
-    response = FileResponse(
-        pdf, content_type="application/pdf", as_attachment=False, filename=f"{document.number}.pdf"
-    )
-    return cast("HttpResponse", response)
-
-
-# --- termination preview ------------------------------------------------------------------
-
-
-class AgentTerminationPreviewForm(AccessibleFormMixin, forms.Form):
-    date = forms.DateField(
-        label=gettext_lazy("Date de résiliation souhaitée par le client (facultatif)"),
-        required=False,
-        help_text=gettext_lazy("Vide : la date au plus tôt, après le délai de préavis."),
-        error_messages={"invalid": gettext_lazy("Indiquez une date, par exemple 31/03/2027.")},
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
-    )
-    motif = forms.ChoiceField(
-        label=gettext_lazy("Motif légitime (C13, sur justificatif)"),
-        required=False,
-        error_messages={
-            "invalid_choice": gettext_lazy("Choisissez un motif de la liste de l'opérateur.")
-        },
-    )
-
-    def __init__(self, *args: Any, today: dt.date, reasons: list[str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.today = today
-        motif = self.fields["motif"]
-        assert isinstance(motif, forms.ChoiceField)
-        motif.choices = [("", _("aucun"))] + [(r, r) for r in reasons]
-
-    def clean_date(self) -> dt.date | None:
-        value: dt.date | None = self.cleaned_data.get("date")
-        if value is not None:
-            try:
-                termination_preview_date_check(requested_date=value, today=self.today)
-            except DomainError as error:
-                raise forms.ValidationError(error.message) from None
-        return value
-
-
-@role_required(ROLE_AGENT, ROLE_BILLING, ROLE_ADMIN)
-def termination_preview(request: HttpRequest, contract_id: int) -> HttpResponse:
-    """« Combien coûte la résiliation ? » for a date the customer asks for, or with a legitimate
-    reason the agent would record (C10-C13, S2). A preview: nothing is written."""
-    contract = Contract.objects.select_related("customer", "offer").filter(pk=contract_id).first()
-    if contract is None:
-        raise Http404(_("Contrat inconnu."))
-    today = timezone.localdate()
-    form = AgentTerminationPreviewForm(
-        request.GET or None, today=today, reasons=list(Policy.get().legitimate_reasons)
-    )
-    quote = explained = None
-    error = ""
-    status = 200
-    if contract.status not in PREVIEWABLE:
-        error = _("Ce contrat n'est pas en service : il n'y a pas de résiliation à chiffrer.")
-    elif request.GET and not form.is_valid():
-        status = 400
-    else:
-        requested_date = form.cleaned_data.get("date") if form.is_bound else None
-        reason = (form.cleaned_data.get("motif") if form.is_bound else "") or None
-        try:
-            quote = termination_quote(
-                contract=contract, on=today, requested_date=requested_date, legitimate_reason=reason
-            )
-        except DomainError as domain_error:
-            if domain_error.field == "legitimate_reason":
-                form.add_error("motif", domain_error.message)
-                status = 400
-            else:
-                error = domain_error.message
-        else:
-            explained = termination_quote_explanation(
-                quote,
-                requested_date=requested_date,
-                already_requested=contract.status == Contract.Status.TERMINATION_REQUESTED,
-            )
-    form.mark_for_assistive_technologies()
-    return _render(
-        request,
-        "backoffice/termination_preview.html",
-        {
-            "contract": contract,
-            "customer": contract.customer,
-            "form": form,
-            "quote": quote,
-            "explained": explained,
-            "error": error,
-            "today": today,
-        },
-        status=status,
-    )
 
 
 # --- the monthly run (B1, B8) -------------------------------------------------------------

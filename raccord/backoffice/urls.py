@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from raccord.backoffice import billing_views, move_views, views, whatif_views
+from raccord.backoffice import billing_views, document_views, move_views, views, whatif_views
 from raccord.network.backoffice_urls import urlpatterns as network_urls
 from raccord.payments.backoffice_urls import urlpatterns as payments_urls
 
@@ -12,8 +12,8 @@ urlpatterns: list[URLPattern] = [
     path("clients/", views.customer_search, name="customer_search"),
     path("clients/<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("souscription/nouvelle/", views.signup_new, name="signup"),
-    path("documents/<int:document_id>/", billing_views.document_detail, name="document_detail"),
-    path("documents/<int:document_id>/pdf/", billing_views.document_pdf, name="document_pdf"),
+    path("documents/<int:document_id>/", document_views.document_detail, name="document_detail"),
+    path("documents/<int:document_id>/pdf/", document_views.document_pdf, name="document_pdf"),
     path("facturation/", billing_views.billing_runs, name="billing_runs"),
     path("facturation/lancer/", billing_views.billing_run_launch, name="billing_run_launch"),
     path("facturation/<str:month>/", billing_views.billing_run, name="billing_run"),
@@ -24,7 +24,7 @@ urlpatterns: list[URLPattern] = [
     ),
     path(
         "contrats/<int:contract_id>/resiliation/",
-        billing_views.termination_preview,
+        document_views.termination_preview,
         name="termination_preview",
     ),
     path(
