@@ -91,12 +91,17 @@ class JournalMerger:
     def unlock(self) -> None:
         self._lock.release()
 
-    def position(self) -> tuple[int, int] | None:
-        """(segment, offset) of the first record not merged; None before the journal exists."""
+    def position(self, *, create: bool = True) -> tuple[int, int] | None:
+        """(segment, offset) of the first record not merged; None before the journal exists.
+        Without ``create`` (a status, which writes nothing) a journal never merged is at its
+        start and no position row is made for it."""
         if self._position is None:
             self._id = self._id or journal_id(self.directory)
             if self._id is None:
                 return None
+            if not create:
+                row = JournalPosition.objects.filter(journal=self._id).first()
+                return (row.segment, row.offset) if row is not None else (0, 0)
             row, _created = JournalPosition.objects.get_or_create(
                 journal=self._id, defaults={"directory": str(self.directory.resolve())}
             )
@@ -112,8 +117,8 @@ class JournalMerger:
             directory=str(self.directory.resolve()),
         )
 
-    def lag(self) -> Lag:
-        position = self.position()
+    def lag(self, *, create: bool = True) -> Lag:
+        position = self.position(create=create)
         if position is None:
             return Lag(0, 0, None)
         return lag_measure(self.directory, *position)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from pathlib import Path
 
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -125,3 +127,16 @@ def test_a_radacct_source_that_cannot_be_reached_is_recorded_as_failing(db):
     assert cursor.last_error and "s3cret" not in cursor.last_error
     (row,) = feed_rows(AT)
     assert row.state == FAILING
+
+
+def test_radius_status_tells_what_is_left_and_writes_nothing(db, tmp_path: Path):
+    directory = tmp_path / "j"
+    _journal(directory, [interim("inconnu", f"s{i}", 0) for i in range(2)])
+    out = StringIO()
+    call_command("radius", "status", "--journal", str(directory), stdout=out)
+    assert "Reste à fusionner : 2 enregistrement(s)" in out.getvalue()
+    assert not JournalPosition.objects.exists()  # a status is not a merger
+    JournalMerger(directory).run(follow=False)
+    out = StringIO()
+    call_command("radius", "status", "--journal", str(directory), stdout=out)
+    assert "Reste à fusionner : 0 enregistrement(s)" in out.getvalue()

@@ -289,11 +289,11 @@ class Command(BaseCommand):
 
         directory = (options["journal"] or journal_directory_default()).resolve()
         merger = JournalMerger(directory)
-        position = merger.position()
+        position = merger.position(create=False)  # a status writes nothing
         if position is None:
             self.stdout.write(f"Pas de journal dans {directory}.")
             return
-        lag = merger.lag()
+        lag = merger.lag(create=False)
         files = segments(directory)
         self.stdout.write(
             f"Journal {directory} : {len(files)} segment(s), fusionné jusqu'à "
