@@ -54,6 +54,12 @@ def generate(n: int) -> None:
     from raccord.payments.models import Mandate
 
     call_command("migrate", verbosity=0)
+    from raccord.core.models import OperatorProfile
+
+    operator = OperatorProfile.get()  # the identity every invoice carries (B9)
+    operator.legal_name, operator.address = "Banc d'essai SAS", "1 rue du Test, 67000 Strasbourg"
+    operator.siren, operator.vat_number = "912345675", "FR65912345675"
+    operator.save()
     paris = ZoneInfo("Europe/Paris")
     offer = Offer.objects.create(
         code="THD30",

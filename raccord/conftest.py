@@ -53,6 +53,20 @@ def _rate_limit_window_fixed(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+@pytest.fixture
+def operator_identity(db: None) -> Any:
+    """The operator's legal identity complete (B9): the run's entry points refuse without."""
+    from raccord.core.models import OperatorProfile
+
+    profile = OperatorProfile.get()
+    profile.legal_name = "Vallée Net SCIC SA"
+    profile.address = "2 place de la Gare, 67000 Strasbourg"
+    profile.siren = "912345675"
+    profile.vat_number = "FR65912345675"
+    profile.save()
+    return profile
+
+
 @dataclass
 class Catalogue:
     thd30: Offer

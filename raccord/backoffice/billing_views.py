@@ -50,8 +50,10 @@ from raccord.billing.tasks_preview import (
     preview_start,
 )
 from raccord.billing.tasks_run import billing_run_task
+from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
-from raccord.core.models import Event
+from raccord.core.identity import seller_identity_check, seller_identity_problems
+from raccord.core.models import Event, OperatorProfile
 from raccord.core.money import ZERO
 from raccord.core.ratelimit import rate_limit_hit
 
@@ -122,6 +124,10 @@ class LaunchForm(MonthForm):
                     )
                     % {"month": _month_text(month)},
                 )
+        try:
+            seller_identity_check()
+        except DomainError as error:
+            self.add_error(None, error.message)
         return cleaned
 
 
@@ -232,6 +238,7 @@ def _runs_page(
             "preview_month": _month_text(preview.month) if preview else "",
             "refresh_seconds": PREVIEW_REFRESH_SECONDS if waiting else None,
             "runs": _run_figures(runs),
+            "identity_problems": seller_identity_problems(OperatorProfile.get()),
         },
         status=status,
     )

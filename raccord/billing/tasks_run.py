@@ -8,6 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from raccord.billing.run import billing_run
+from raccord.core.identity import seller_identity_check
 
 
 @shared_task(acks_late=True)
@@ -20,7 +21,9 @@ def billing_run_shard_task(month_iso: str, index: int, count: int) -> None:
 
 @shared_task(acks_late=True)
 def billing_run_task(month_iso: str) -> dict[str, str | int]:
-    """Run (or resume) the month; safe to deliver twice: the run is idempotent (B8)."""
+    """Run (or resume) the month; safe to deliver twice: the run is idempotent (B8). Refused
+    while the operator's identity, which every invoice carries (B9), is incomplete."""
+    seller_identity_check()
     result = billing_run(month=date.fromisoformat(month_iso).replace(day=1), at=timezone.now())
     return {
         "month": result.month.isoformat(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -95,6 +96,17 @@ class OperatorProfile(models.Model):
 
     def __str__(self) -> str:
         return self.trade_name
+
+    def clean(self) -> None:
+        """A SIREN and a VAT number that cannot be right are refused where they are typed:
+        they go on every invoice (B9), which is never issued again."""
+        from raccord.core.identity import siren_valid, vat_number_problem
+
+        self.vat_number = self.vat_number.replace(" ", "").upper()
+        if self.siren and not siren_valid(self.siren):
+            raise ValidationError({"siren": _("Ce SIREN n'existe pas (9 chiffres, clé de Luhn).")})
+        if self.vat_number and (problem := vat_number_problem(self.vat_number, self.siren)):
+            raise ValidationError({"vat_number": problem})
 
     @classmethod
     def get(cls) -> OperatorProfile:

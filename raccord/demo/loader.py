@@ -60,7 +60,7 @@ def _operator() -> None:
     profile.trade_name = "Vallées Connectées"
     profile.address = "4 rue du Relais, 67600 Sélestat"
     profile.siren = "912345675"
-    profile.vat_number = "FR40912345675"
+    profile.vat_number = "FR65912345675"
     profile.sepa_creditor_id = "FR12ZZZ123456"
     profile.sepa_creditor_iban = "FR7610278060610001020480197"
     profile.sepa_creditor_bic = "CMCIFR2A"

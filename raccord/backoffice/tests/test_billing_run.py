@@ -339,6 +339,7 @@ def test_a_bad_month_gets_a_french_error_next_to_its_field(
 
 
 def test_launching_runs_the_month_records_an_event_and_shows_progress__B1_B6(
+    operator_identity: object,
     billing_client: Client,
     billing_agent,
     active: Contract,
@@ -477,7 +478,23 @@ def test_the_run_list_costs_a_fixed_number_of_queries(
             started_at=timezone.now(),
         )
     OperatorProfile.get()
-    # session, user, role, runs, their documents counted, operator
-    with django_assert_max_num_queries(6):
+    # session, user, role, runs, their documents counted, operator (the page's header and
+    # the identity every invoice carries, B9)
+    with django_assert_max_num_queries(7):
         html = _text(billing_client.get(RUNS))
     assert html.count('<tr data-run="') == 12
+
+
+def test_the_run_cannot_be_launched_without_the_operator_identity__B9(
+    billing_client: Client, active: Contract, february: date
+) -> None:
+    # given an operator whose profile has no SIREN nor VAT number (a fresh install)
+    OperatorProfile.get()
+    # then the page says so before anything
+    html = _text(billing_client.get(RUNS))
+    assert 'id="identite-operateur"' in html and "SIREN" in html
+    # and launching is refused with the reason, nothing is run
+    response = billing_client.post(LAUNCH, {"mois": "2027-02", "confirmer": "on"})
+    assert response.status_code == 400
+    assert "le SIREN est vide ou invalide" in _text(response)
+    assert not BillingRun.objects.exists()

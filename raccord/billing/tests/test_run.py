@@ -439,7 +439,9 @@ def test_concurrent_workers_number_without_gaps_in_issue_order__B7(signup_reques
     assert numbers == [f"F2027-{n:06d}" for n in range(1, 41)]
 
 
-def test_the_run_task_runs_the_month_and_is_safe_to_deliver_twice(signup_request, activate):
+def test_the_run_task_runs_the_month_and_is_safe_to_deliver_twice(
+    signup_request, activate, operator_identity
+):
     from raccord.billing.tasks_run import billing_run_task
 
     activate(signup_request, on=date(2027, 1, 20))

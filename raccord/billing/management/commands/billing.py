@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from raccord.billing.run import billing_run
+from raccord.core.errors import DomainError
+from raccord.core.identity import seller_identity_check
 
 
 def _month(value: str) -> date:
@@ -58,6 +60,11 @@ class Command(BaseCommand):
         started = time.perf_counter()
         shard = _shard(options["shard"]) if options["shard"] else None
         workers = options["workers"]
+        if not options["dry_run"]:
+            try:
+                seller_identity_check()
+            except DomainError as error:
+                raise CommandError(error.message) from None
         if workers < 1 or workers > 64:
             raise CommandError("--workers attend un nombre entre 1 et 64.")
         if workers > 1:
