@@ -48,3 +48,18 @@ def rate_limit_reset(
 ) -> None:
     moment = time.time() if now is None else now
     cache.delete(f"rl:{scope}:{key}:{int(moment // window_seconds)}")
+
+
+def rate_limit_refund(
+    *, scope: str, key: str, window_seconds: int = 60, now: float | None = None
+) -> None:
+    """Take back one hit of this window (an attempt that turned out legitimate, e.g. a login
+    with the right password: subscribers behind one carrier-grade NAT share an address, and
+    their successful logins must not lock each other out)."""
+    moment = time.time() if now is None else now
+    cache_key = f"rl:{scope}:{key}:{int(moment // window_seconds)}"
+    try:
+        if cache.decr(cache_key) < 0:
+            cache.set(cache_key, 0, timeout=window_seconds + 1)
+    except ValueError:  # expired or never counted: nothing to take back
+        pass

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor
-from raccord.core.ratelimit import client_ip, rate_limit_hit
+from raccord.core.ratelimit import client_ip, rate_limit_hit, rate_limit_refund
 from raccord.customers.selectors import customer_for_user
 from raccord.customers.services import (
     customer_login_record,
@@ -45,6 +45,18 @@ SESSION_TOKEN_KEY = "_portal_password_set_token"  # noqa: S105 (a session key na
 URL_TOKEN_PLACEHOLDER = "nouveau"  # noqa: S105 (not a secret)
 
 
+def _email_digest(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def _attempt_refund(*, scope: str, request: HttpRequest, email: str) -> None:
+    """A login that succeeded no longer counts against the address and the account."""
+    moment = clock.now().timestamp()
+    rate_limit_refund(scope=f"{scope}-ip", key=client_ip(request), now=moment)
+    if email:
+        rate_limit_refund(scope=f"{scope}-email", key=_email_digest(email), now=moment)
+
+
 def _throttled(*, scope: str, request: HttpRequest, email: str) -> bool:
     """Count one attempt per client address and per email; True when either is over the limit.
 
@@ -56,8 +68,9 @@ def _throttled(*, scope: str, request: HttpRequest, email: str) -> bool:
     over_ip = rate_limit_hit(scope=f"{scope}-ip", key=client_ip(request), limit=limit, now=moment)
     over_email = False
     if email:
-        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-        over_email = rate_limit_hit(scope=f"{scope}-email", key=digest, limit=limit, now=moment)
+        over_email = rate_limit_hit(
+            scope=f"{scope}-email", key=_email_digest(email), limit=limit, now=moment
+        )
     return over_ip or over_email
 
 
@@ -115,6 +128,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                         )
                     )
                 else:
+                    _attempt_refund(scope="login", request=request, email=email)
                     login(request, user, backend=BACKEND)
                     customer_login_record(customer=customer, at=clock.now(), ip=client_ip(request))
                     return HttpResponseRedirect(_safe_next(request) or reverse("portal:home"))

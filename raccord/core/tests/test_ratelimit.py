@@ -1,6 +1,6 @@
 from django.test import RequestFactory
 
-from raccord.core.ratelimit import client_ip, rate_limit_hit
+from raccord.core.ratelimit import client_ip, rate_limit_hit, rate_limit_refund
 
 
 def test_client_ip_ignores_forwarded_headers_without_trusted_proxies(settings):
@@ -23,3 +23,20 @@ def test_rate_limit_counts_per_window_and_key():
     assert hits == [False, False, False, True]
     assert rate_limit_hit(scope="t", key="b", limit=3, now=1000.0) is False
     assert rate_limit_hit(scope="t", key="a", limit=3, now=1061.0) is False
+
+
+def test_a_refunded_hit_no_longer_counts_and_the_count_never_goes_below_zero():
+    from django.core.cache import cache
+
+    cache.clear()
+    rate_limit_refund(scope="r", key="a", now=2000.0)  # nothing counted yet: no effect
+    hits = []
+    for _ in range(5):
+        hits.append(rate_limit_hit(scope="r", key="a", limit=2, now=2000.0))
+        rate_limit_refund(scope="r", key="a", now=2000.0)
+    assert hits == [False] * 5
+    assert [rate_limit_hit(scope="r", key="a", limit=2, now=2000.0) for _ in range(3)] == [
+        False,
+        False,
+        True,
+    ]

@@ -138,6 +138,18 @@ def test_login_throttled_per_address_even_across_accounts__C3(client, customer, 
     assert _login(client, customer.email, PASSWORD, ip="203.0.113.8").status_code == 302
 
 
+def test_successful_logins_from_one_address_never_lock_it_out__C3(client, customer, clock):
+    # subscribers behind one carrier-grade NAT share an address: only failures count
+    limit = settings.RACCORD_RATE_LIMITS["login"]
+    for _ in range(limit + 3):
+        assert _login(client, customer.email, PASSWORD, ip="100.64.0.1").status_code == 302
+        client.logout()
+    # failures still do: limit - 1 wrong passwords, then the right one still works
+    for _ in range(limit - 1):
+        assert _login(client, customer.email, "mauvais", ip="100.64.0.1").status_code == 200
+    assert _login(client, customer.email, PASSWORD, ip="100.64.0.1").status_code == 302
+
+
 def test_throttled_login_does_not_even_check_the_password__C3(client, customer, clock, monkeypatch):
     limit = settings.RACCORD_RATE_LIMITS["login"]
     for _ in range(limit):
