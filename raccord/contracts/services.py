@@ -117,6 +117,16 @@ def contract_installation_book(
 
 
 @transaction.atomic
+def activation_fallback_date(
+    contract: Contract, *, fallback_days: int | None = None
+) -> date | None:
+    """C4: the latest activation date, reception + the policy's days; None before reception."""
+    if contract.equipment_received_date is None:
+        return None
+    days = Policy.get().activation_fallback_days if fallback_days is None else fallback_days
+    return contract.equipment_received_date + timedelta(days=days)
+
+
 def contract_equipment_receive(*, contract: Contract, on: date, actor: Actor) -> Contract:
     """The equipment arrived (or the installer came, C4): starts the 30-day activation fallback."""
     contract = _locked(contract)
@@ -127,7 +137,8 @@ def contract_equipment_receive(*, contract: Contract, on: date, actor: Actor) ->
     contract.status = S.EQUIPMENT_RECEIVED
     contract.equipment_received_date = on
     contract.save(update_fields=["status", "equipment_received_date"])
-    fallback = on + timedelta(days=Policy.get().activation_fallback_days)
+    fallback = activation_fallback_date(contract)
+    assert fallback is not None
     event_record(
         actor=actor,
         verb="contract.equipment_received",
@@ -151,10 +162,8 @@ def contract_activate(*, contract: Contract, on: date, source: str, actor: Actor
         return contract
     if on < contract.signup_date:
         raise DomainError("La mise en service ne peut pas précéder la souscription.", field="on")
-    if contract.equipment_received_date is not None:
-        fallback = contract.equipment_received_date + timedelta(
-            days=Policy.get().activation_fallback_days
-        )
+    fallback = activation_fallback_date(contract)
+    if fallback is not None:
         on = min(on, fallback)
     contract.status = S.ACTIVE
     contract.activation_date = on

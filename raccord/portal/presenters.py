@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from raccord.contracts.models import Contract
+from raccord.contracts.services import activation_fallback_date
 
 S = Contract.Status
 MODE = Contract.InstallationMode
@@ -38,8 +39,9 @@ def contract_status_label(contract: Contract) -> str:
     return str(labels.get(S(contract.status), contract.get_status_display()))
 
 
-def contract_next_step(contract: Contract) -> str:
-    """What happens next for this contract, from the customer's point of view."""
+def contract_next_step(contract: Contract, *, fallback_days: int | None = None) -> str:
+    """What happens next for this contract, from the customer's point of view
+    (``fallback_days``: the policy's C4 days, read once for a list of contracts)."""
     status = contract.status
     if status == S.ORDERED:
         if contract.installation_mode == MODE.KIT:
@@ -58,10 +60,17 @@ def contract_next_step(contract: Contract) -> str:
     if status == S.INSTALLATION_BOOKED:
         return _("Le rendez-vous d'installation est fixé : un technicien viendra chez vous.")
     if status == S.EQUIPMENT_RECEIVED:
+        latest = activation_fallback_date(contract, fallback_days=fallback_days)
+        if latest is None:
+            return _(
+                "Branchez votre équipement en suivant le guide fourni : votre accès et votre "
+                "abonnement démarrent à la première connexion."
+            )
         return _(
-            "Matériel reçu, en attente de la première connexion : votre abonnement démarre "
-            "à la première connexion."
-        )
+            "Branchez votre équipement en suivant le guide fourni : votre accès et votre "
+            "abonnement démarrent à la première connexion, et au plus tard le %(day)s même sans "
+            "connexion."
+        ) % {"day": _day(latest)}
     if status == S.ACTIVE:
         if contract.activation_date:
             return _("Actif depuis le %(day)s.") % {"day": _day(contract.activation_date)}

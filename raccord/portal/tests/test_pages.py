@@ -49,9 +49,15 @@ def test_home_follows_the_contract_through_delivery_and_activation__C4(logged_in
     contract_kit_ship(contract=contract, on=date(2027, 1, 7), actor=SYSTEM)
     assert "Votre kit est en route" in _text(logged_in.get(HOME))
     contract_equipment_receive(contract=contract, on=date(2027, 1, 9), actor=SYSTEM)
-    assert "matériel reçu, en attente de la première connexion" in _text(logged_in.get(HOME))
+    page = _text(logged_in.get(HOME))
+    assert "matériel reçu, en attente de la première connexion" in page
+    # what to do, and the date the line starts anyway (reception + 30 days, C4)
+    assert "Branchez votre équipement" in page
+    assert "au plus tard le 8 février 2027 même sans connexion" in page
     contract_activate(contract=contract, on=date(2027, 1, 12), source="radius", actor=SYSTEM)
-    assert "actif depuis le 12 janvier 2027" in _text(logged_in.get(HOME))
+    page = _text(logged_in.get(HOME))
+    assert "actif depuis le 12 janvier 2027" in page
+    assert page.lower().count("actif depuis le 12 janvier 2027") == 1  # said once, not twice
 
 
 def test_home_for_an_installer_visit_says_an_appointment_will_be_set__C3(
