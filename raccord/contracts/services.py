@@ -116,7 +116,6 @@ def contract_installation_book(
     return contract
 
 
-@transaction.atomic
 def activation_fallback_date(
     contract: Contract, *, fallback_days: int | None = None
 ) -> date | None:
@@ -127,6 +126,7 @@ def activation_fallback_date(
     return contract.equipment_received_date + timedelta(days=days)
 
 
+@transaction.atomic
 def contract_equipment_receive(*, contract: Contract, on: date, actor: Actor) -> Contract:
     """The equipment arrived (or the installer came, C4): starts the 30-day activation fallback."""
     contract = _locked(contract)
