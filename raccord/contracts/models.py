@@ -123,6 +123,10 @@ class Contract(models.Model):
 
     # Network and life.
     network_login = models.CharField(_("identifiant réseau"), max_length=64, unique=True)
+    # The installer's appointment, once booked (C3): shown to the subscriber and the agents.
+    installation_appointment = models.DateField(
+        _("rendez-vous d'installation"), null=True, blank=True
+    )
     equipment_received_date = models.DateField(_("matériel reçu le"), null=True, blank=True)
     activation_date = models.DateField(_("date de mise en service"), null=True, blank=True)
     commitment_start = models.DateField(_("début d'engagement"), null=True, blank=True)

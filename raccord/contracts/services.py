@@ -102,7 +102,8 @@ def contract_installation_book(
             "Ce contrat ne prévoit pas de visite d'installateur.", field="installation_mode"
         )
     contract.status = S.INSTALLATION_BOOKED
-    contract.save(update_fields=["status"])
+    contract.installation_appointment = appointment
+    contract.save(update_fields=["status", "installation_appointment"])
     event_record(
         actor=actor,
         verb="contract.installation_booked",

@@ -58,6 +58,11 @@ def contract_next_step(contract: Contract, *, fallback_days: int | None = None) 
             "Votre kit est en route : branchez-le dès sa réception en suivant le guide fourni."
         )
     if status == S.INSTALLATION_BOOKED:
+        if contract.installation_appointment is not None:
+            return _(
+                "Rendez-vous d'installation le %(day)s : un technicien viendra chez vous. "
+                "Pour le déplacer, contactez le service client."
+            ) % {"day": _day(contract.installation_appointment)}
         return _("Le rendez-vous d'installation est fixé : un technicien viendra chez vous.")
     if status == S.EQUIPMENT_RECEIVED:
         latest = activation_fallback_date(contract, fallback_days=fallback_days)

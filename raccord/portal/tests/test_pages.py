@@ -15,6 +15,7 @@ from raccord.contracts.models import Contract, ContractOption
 from raccord.contracts.services import (
     contract_activate,
     contract_equipment_receive,
+    contract_installation_book,
     contract_kit_ship,
 )
 from raccord.contracts.signup import signup_create
@@ -69,6 +70,13 @@ def test_home_for_an_installer_visit_says_an_appointment_will_be_set__C3(
     )
     client.force_login(contract.customer.user)
     assert "rendez-vous d'installation" in _text(client.get(HOME))
+    # once booked, the subscriber sees the day (and the agents on the customer's page)
+    contract_installation_book(
+        contract=contract, on=date(2027, 1, 6), appointment=date(2027, 1, 14), actor=SYSTEM
+    )
+    assert "Rendez-vous d'installation le 14 janvier 2027" in _text(client.get(HOME))
+    contract.refresh_from_db()
+    assert contract.installation_appointment == date(2027, 1, 14)
 
 
 # --- Mon offre -----------------------------------------------------------------------------
