@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -101,6 +101,16 @@ def test_first_invoice_is_setup_fee_plus_prorata_plus_the_month__B2_M3(signup_re
     assert (
         invoice.seller["legal_name"] and invoice.buyer["reference"] == contract.customer.reference
     )
+
+
+def test_a_run_dated_in_the_past_ends_on_its_own_clock(signup_request, activate):
+    # the demo and the simulator run months in the past: the run must not seem to last till now
+    activate(signup_request, on=date(2027, 1, 20))
+    _run(FEB)
+    run = BillingRun.objects.get()
+    assert run.started_at == paris(2027, 2, 2, 6)
+    assert run.finished_at is not None
+    assert timedelta(0) <= run.finished_at - run.started_at < timedelta(minutes=5)
 
 
 def test_running_a_month_again_issues_nothing_and_the_next_month_bills_the_month__B8(
