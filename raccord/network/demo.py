@@ -37,7 +37,8 @@ def _volume(login: str, day: date) -> tuple[int, int]:
 
 
 def _line_records(contract: Contract, *, today: date, gap: tuple[date, date] | None) -> list:
-    """One session a day from 7:00 to 23:30 with interims at 13:00 and 19:00."""
+    """One session a day from 7:00 to 23:30 with interims at 13:00 and 19:00; yesterday's is
+    still open (a line in service is connected, not "disconnected since last night")."""
     assert contract.activation_date is not None
     records: list[AccountingRecord] = []
     first = max(contract.activation_date, today - timedelta(days=DAYS))
@@ -49,12 +50,15 @@ def _line_records(contract: Contract, *, today: date, gap: tuple[date, date] | N
         sent, received = _volume(contract.network_login, day)
         start = _at(day, 7)
         session = f"demo-{contract.network_login}-{day:%Y%m%d}"
-        for status, at, share in (
+        steps = [
             (START, start, 0.0),
             (INTERIM, _at(day, 13), 0.35),
             (INTERIM, _at(day, 19), 0.7),
             (STOP, _at(day, 23, 30), 1.0),
-        ):
+        ]
+        if day == today - timedelta(days=1):
+            steps.pop()
+        for status, at, share in steps:
             records.append(
                 AccountingRecord(
                     status=status,

@@ -37,6 +37,8 @@ def test_the_demo_line_awaiting_activation_goes_live_on_radclient_s_start__C4_N2
     assert waiting.activation_date is None
     assert NasClient.objects.count() == 1
     assert Outage.objects.filter(ended_at__isnull=False).exists()
+    # lines in service are connected now (yesterday's session still open), not all cut at 23:30
+    assert AccountingSession.objects.filter(stopped_at__isnull=True).exists()
 
     # when: the demo NAS (this machine, its secret from the back-office) sends the Start
     server = RunningServer(nas=nas_table_load(None), default_secret=None)
