@@ -19,7 +19,7 @@ from raccord.backoffice.forms import AccessibleFormMixin
 from raccord.backoffice.quotes import PREVIEWABLE
 from raccord.backoffice.roles import ROLE_ADMIN, ROLE_AGENT, ROLE_BILLING, role_required
 from raccord.backoffice.views import _render
-from raccord.billing.explain.document import first_invoice_summary, payment_text, vat_rows
+from raccord.billing.explain.document import first_invoice_summary, vat_rows
 from raccord.billing.explain.termination_quote import termination_quote_explanation
 from raccord.billing.models import Document
 from raccord.billing.selectors import (
@@ -32,6 +32,7 @@ from raccord.contracts.models import Contract
 from raccord.contracts.termination import termination_preview_date_check, termination_quote
 from raccord.core.errors import DomainError
 from raccord.core.models import Policy
+from raccord.payments.selectors import documents_payment_state
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
             "document": document,
             "customer": document.customer,
             "is_credit_note": document.kind == Document.Kind.CREDIT_NOTE,
-            "payment": payment_text(document, today=timezone.localdate()),
+            "payment": documents_payment_state(documents=[document], today=timezone.localdate())[
+                0
+            ].text,
             "summary": first_invoice_summary(document),
             "sections": document_sections_explained(document=document),
             "vat": vat_rows(document),

@@ -29,7 +29,6 @@ from raccord.backoffice import selectors
 from raccord.backoffice.forms import AddressSearchForm, AgentSignupForm, LoginForm, SearchForm
 from raccord.backoffice.quotes import contract_quotes
 from raccord.backoffice.roles import ROLE_LABELS, role_required, user_role
-from raccord.billing.explain.document import payment_text
 from raccord.billing.selectors import customer_documents
 from raccord.catalog.selectors import cgv_in_force
 from raccord.contracts.signup import SignupErrors, signup_check, signup_create
@@ -38,6 +37,7 @@ from raccord.core.events import Actor
 from raccord.core.ratelimit import client_ip, rate_limit_hit
 from raccord.eligibility.selectors import address_get, address_search
 from raccord.eligibility.services import eligibility_check
+from raccord.payments.selectors import documents_payment_state
 
 logger = logging.getLogger(__name__)
 
@@ -181,8 +181,12 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "contracts": contracts,
             "history": history.get_page(request.GET.get("historique")),
             "documents": [
-                (document, payment_text(document, today=today))
-                for document in documents[:DOCUMENTS_SHOWN]
+                (document, state.text)
+                for document, state in zip(
+                    documents[:DOCUMENTS_SHOWN],
+                    documents_payment_state(documents=documents[:DOCUMENTS_SHOWN], today=today),
+                    strict=True,
+                )
             ],
             "documents_more": len(documents) > DOCUMENTS_SHOWN,
             "quotes": contract_quotes(contracts=contracts, today=today),

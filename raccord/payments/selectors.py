@@ -25,6 +25,7 @@ from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum,
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from raccord.billing.explain.document import PaymentState, payment_state
 from raccord.billing.explain.french import day_month_text, day_text
 from raccord.billing.models import Document
 from raccord.core.money import ZERO
@@ -146,10 +147,20 @@ class DocumentStatus:
     return_reason: str = ""
     refund: Refund | None = None
     return_code: str = ""
+    debit_date: date | None = None  # the latest debit's date, for « prélèvement du 5 mars »
+    # With ``with_payments``: the latest payment into an invoice (date and method), for
+    # « payée le 7 mars (chèque) ».
+    paid_on: date | None = None
+    paid_by: str = ""
 
     @property
     def new_mandate_needed(self) -> bool:
         return bool(self.return_code) and return_needs_new_mandate(self.return_code)
+
+    @property
+    def action_needed(self) -> bool:
+        """The customer has to pay it themselves (a debit will not take the money)."""
+        return self.code in ACTION_CODES
 
     @property
     def is_invoice(self) -> bool:
@@ -221,49 +232,100 @@ def _credit_note_status(outstanding: Decimal, refund: Refund | None) -> tuple[st
     return "to_refund", _("à rembourser"), Tone.INFO
 
 
-def documents_status(*, documents: list[Document], today: date) -> list[DocumentStatus]:
-    """The status of each document (which must carry the ``allocated`` annotation of
-    ``with_allocated``). Two queries: the latest debit of each invoice, the refunds."""
+def documents_status(
+    *,
+    documents: list[Document],
+    today: date,
+    outstanding: dict[int, Decimal] | None = None,
+    latest_payments: dict[int, tuple[date, str]] | None = None,
+) -> list[DocumentStatus]:
+    """The status of each document. Its outstanding amount comes from ``outstanding`` or else
+    from the ``allocated`` annotation of ``with_allocated``; ``latest_payments`` (date and
+    method of the latest payment into each invoice) fills ``paid_on`` and ``paid_by``. Two
+    queries: the latest debit of each invoice, the refunds."""
     ids = [d.pk for d in documents]
     latest_debit: dict[int, tuple[str, str, date | None]] = {}
+    debit_dates: dict[int, date] = {}
     refunds: dict[int, Refund] = {}
+    payments = latest_payments or {}
     if ids:
-        for document_id, status, reason, returned_on in (
+        for document_id, status, reason, returned_on, debit_date in (
             Debit.objects.filter(document_id__in=ids)
             .order_by("document_id", "id")
-            .values_list("document_id", "status", "return_reason", "returned_on")
+            .values_list(
+                "document_id", "status", "return_reason", "returned_on", "batch__debit_date"
+            )
         ):
             latest_debit[document_id] = (status, reason, returned_on)
+            debit_dates[document_id] = debit_date
         credit_ids = [d.pk for d in documents if d.kind == Document.Kind.CREDIT_NOTE]
         if credit_ids:
             refunds = {r.document_id: r for r in Refund.objects.filter(document_id__in=credit_ids)}
     result = []
     for document in documents:
-        allocated = getattr(document, "allocated", None)
-        if allocated is None:
-            raise ValueError("documents_status needs documents from withallocated_sum()")
-        outstanding = document.total - allocated
+        if outstanding is not None:
+            left = outstanding[document.pk]
+        else:
+            allocated = getattr(document, "allocated", None)
+            if allocated is None:
+                raise ValueError("documents_status needs documents from with_allocated()")
+            left = document.total - allocated
         if document.kind == Document.Kind.INVOICE:
-            code, label, tone, reason = _invoice_status(
-                document, outstanding, latest_debit.get(document.pk), today
-            )
             debit = latest_debit.get(document.pk)
+            code, label, tone, reason = _invoice_status(document, left, debit, today)
+            paid_on, paid_by = payments.get(document.pk, (None, ""))
             result.append(
                 DocumentStatus(
                     document,
-                    outstanding,
+                    left,
                     code,
                     label,
                     tone,
                     reason,
                     return_code=debit[1] if debit is not None and code == "returned" else "",
+                    debit_date=debit_dates.get(document.pk),
+                    paid_on=paid_on,
+                    paid_by=paid_by,
                 )
             )
         else:
             refund = refunds.get(document.pk)
-            code, label, tone = _credit_note_status(outstanding, refund)
-            result.append(DocumentStatus(document, outstanding, code, label, tone, refund=refund))
+            code, label, tone = _credit_note_status(left, refund)
+            result.append(DocumentStatus(document, left, code, label, tone, refund=refund))
     return result
+
+
+def documents_status_read(*, documents: list[Document], today: date) -> dict[int, DocumentStatus]:
+    """The status of documents read without the ``allocated`` annotation (a document page, a
+    page of a list), with their latest payment, by document id. Two queries whatever the number
+    of documents (the allocations, the debits), three with a credit note among them."""
+    ids = [d.pk for d in documents]
+    allocated: dict[int, Decimal] = dict.fromkeys(ids, ZERO)
+    latest: dict[int, tuple[date, str]] = {}
+    if ids:
+        for document_id, amount, received_on, method in (
+            Allocation.objects.filter(document_id__in=ids)
+            .order_by("document_id", "payment__received_on", "payment_id", "id")
+            .values_list("document_id", "amount", "payment__received_on", "payment__method")
+        ):
+            allocated[document_id] += amount
+            if amount > 0:
+                latest[document_id] = (received_on, method)
+    statuses = documents_status(
+        documents=documents,
+        today=today,
+        outstanding={d.pk: d.total - allocated[d.pk] for d in documents},
+        latest_payments=latest,
+    )
+    return {s.document.pk: s for s in statuses}
+
+
+def documents_payment_state(*, documents: list[Document], today: date) -> list[PaymentState]:
+    """How each document stands (« payée le 7 novembre (chèque) », « prélèvement du 5 novembre
+    rejeté : 30,90 € à régler »…), for Mes factures and the back-office: the words of
+    ``payment_state`` on the status above. The queries of ``documents_status_read``."""
+    statuses = documents_status_read(documents=documents, today=today)
+    return [payment_state(d, today=today, status=statuses.get(d.pk)) for d in documents]
 
 
 def customer_documents_status(

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from raccord.billing.explain.document import first_invoice_summary, payment_text, vat_rows
+from raccord.billing.explain.document import PaymentState, first_invoice_summary, vat_rows
 from raccord.billing.explain.termination_quote import termination_quote_explanation
 from raccord.billing.models import Document
 from raccord.billing.selectors import (
@@ -32,6 +32,7 @@ from raccord.contracts.termination import termination_preview_date_check, termin
 from raccord.core.errors import DomainError
 from raccord.core.models import Policy
 from raccord.customers.models import Customer
+from raccord.payments.selectors import documents_payment_state
 from raccord.portal.forms import PortalForm
 from raccord.portal.views import _today, customer_required
 
@@ -41,7 +42,7 @@ PAGE_SIZE = 24
 @dataclass(frozen=True)
 class DocumentRow:
     document: Document
-    payment: str
+    payment: PaymentState
 
 
 def _not_found(request: HttpRequest, customer: Customer, message: str) -> HttpResponse:
@@ -61,13 +62,17 @@ def invoices_view(request: HttpRequest, customer: Customer) -> HttpResponse:
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
     today = _today()
     policy = Policy.get()
+    documents_shown = list(page.object_list)
+    states = documents_payment_state(documents=documents_shown, today=today)
     return render(
         request,
         "portal/invoices.html",
         {
             "customer": customer,
             "page": page,
-            "rows": [DocumentRow(d, payment_text(d, today=today)) for d in page.object_list],
+            "rows": [
+                DocumentRow(d, state) for d, state in zip(documents_shown, states, strict=True)
+            ],
             "invoice_day": policy.invoice_day,
             "debit_day": policy.debit_day,
             "section": "invoices",
@@ -88,7 +93,7 @@ def invoice_detail_view(request: HttpRequest, customer: Customer, document_id: i
             "customer": customer,
             "document": document,
             "is_credit_note": document.kind == Document.Kind.CREDIT_NOTE,
-            "payment": payment_text(document, today=_today()),
+            "payment": documents_payment_state(documents=[document], today=_today())[0],
             "summary": first_invoice_summary(document),
             "sections": document_sections_explained(document=document),
             "vat": vat_rows(document),

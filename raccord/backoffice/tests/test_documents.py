@@ -170,8 +170,9 @@ def test_the_document_page_costs_a_fixed_number_of_queries(
     invoice = first_invoice(contract)
     url = reverse("backoffice:document_detail", args=[invoice.pk])
     agent_client.get(url)
-    # session, user, role, document (customer, run, corrected), lines, corrections, operator
-    with django_assert_max_num_queries(7):
+    # session, user, role, document (customer, run, corrected), lines, corrections, its
+    # allocations and debits (the payment state), operator
+    with django_assert_max_num_queries(9):
         assert agent_client.get(url).status_code == 200
 
 

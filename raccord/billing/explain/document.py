@@ -6,12 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from raccord.billing.explain.french import day_month_text, day_text, month_text, vat_rate_text
+from raccord.billing.explain.french import (
+    day_month_text,
+    day_text,
+    euros,
+    month_text,
+    vat_rate_text,
+)
 from raccord.billing.line_data import read_date, read_text
 from raccord.billing.models import Document, LineKind
+
+if TYPE_CHECKING:
+    from raccord.payments.selectors import DocumentStatus
 
 
 def first_invoice_summary(document: Document) -> str | None:
@@ -86,18 +96,10 @@ def first_invoice_summary(document: Document) -> str | None:
     )
 
 
-def payment_text(document: Document, *, today: date) -> str:
-    """How the document is settled, in a few words: « sera prélevée le 5 février »,
-    « prélevée le 5 février », « à régler avant le 10 février », « remboursement sur votre
-    compte FR76 **** **** 0189 ». Paid or unpaid comes with the payments work."""
+def _planned_text(document: Document, *, today: date) -> str:
+    """How the document was to be settled when it was issued (its ``payment`` copy)."""
     payment = document.payment if isinstance(document.payment, dict) else {}
     method = payment.get("method")
-    if (
-        document.kind == Document.Kind.INVOICE
-        and document.total is not None
-        and document.total == 0
-    ):
-        return _("rien à régler")
     if method == "sepa":
         debit = read_date(payment, "debit_date")
         if debit is None:
@@ -116,6 +118,87 @@ def payment_text(document: Document, *, today: date) -> str:
             return _("remboursement sur votre compte %(iban)s") % {"iban": iban}
         return _("remboursement par notre service client")
     return ""
+
+
+def _paid_by_text(method: str) -> str:
+    return {
+        "cheque": _("chèque"),
+        "transfer": _("virement"),
+        "card": _("carte bancaire"),
+        "refund": _("avoir déduit"),
+    }.get(method, "")
+
+
+def _invoice_state_text(status: DocumentStatus) -> str:
+    document = status.document
+    code = status.code
+    values = {"amount": euros(status.due)}
+    if code == "paid":
+        if status.paid_on is None:
+            return _("payée")
+        values["day"] = day_month_text(status.paid_on)
+        if status.paid_by == "sepa":
+            return _("prélevée le %(day)s") % values
+        method = _paid_by_text(status.paid_by)
+        if not method:
+            return _("payée le %(day)s") % values
+        return _("payée le %(day)s (%(method)s)") % {**values, "method": method}
+    if code in ("collecting", "returned") and status.debit_date is not None:
+        values["day"] = day_month_text(status.debit_date)
+        if code == "collecting":
+            return _("prélèvement du %(day)s en cours") % values
+        return _("prélèvement du %(day)s rejeté : %(amount)s à régler") % values
+    if code == "returned":
+        return _("prélèvement rejeté : %(amount)s à régler") % values
+    if code == "due" and status.partly_paid:
+        return _("reste %(amount)s %(state)s") % {**values, "state": status.label}
+    if code == "late":
+        if document.due_date is None:
+            return _("%(amount)s à régler") % values
+        values["day"] = day_month_text(document.due_date)
+        return _("%(amount)s à régler, échéance du %(day)s dépassée") % values
+    return status.label
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    """How a document stands, in a few words, and whether the customer has to pay it
+    themselves (a rejected debit, a cheque or transfer still due: the portal links to « Mes
+    paiements »)."""
+
+    text: str
+    to_pay: bool = False
+
+
+def payment_state(
+    document: Document, *, today: date, status: DocumentStatus | None = None
+) -> PaymentState:
+    """How the document is settled, from the payments app's own status of it (``status``, read
+    by ``raccord.payments.selectors.documents_status_read``): « prélevée le 5 novembre »,
+    « payée le 7 novembre (chèque) », « prélèvement du 5 novembre rejeté : 30,90 € à régler »,
+    « prélèvement prévu le 5 décembre », « à régler avant le 10 novembre » (only while unpaid),
+    « remboursé par virement »… Without a status, what was planned at issue (« sera prélevée
+    le 5 février »), as the PDF says."""
+    if (
+        document.kind == Document.Kind.INVOICE
+        and document.total is not None
+        and document.total == 0
+    ):
+        return PaymentState(_("rien à régler"))
+    if status is None:
+        return PaymentState(_planned_text(document, today=today))
+    if document.kind == Document.Kind.INVOICE:
+        return PaymentState(_invoice_state_text(status), to_pay=status.action_needed)
+    if status.code in ("refund_pending", "to_refund"):
+        planned = _planned_text(document, today=today)
+        if planned:
+            return PaymentState(planned)
+    return PaymentState(status.label)
+
+
+def payment_text(document: Document, *, today: date, status: DocumentStatus | None = None) -> str:
+    """``payment_state``'s words alone."""
+    return payment_state(document, today=today, status=status).text
 
 
 @dataclass(frozen=True)

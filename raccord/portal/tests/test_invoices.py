@@ -18,6 +18,7 @@ from raccord.billing.services import document_credit_fully
 from raccord.billing.tests.factories import first_invoice, monthly_invoice
 from raccord.contracts.models import Contract
 from raccord.core.events import Actor
+from raccord.portal.tests.payment_states import settle_by_debit
 
 INVOICES = reverse("portal:invoices")
 NBSP = "\u00a0"
@@ -39,6 +40,7 @@ def test_the_list_shows_each_document_newest_first_with_its_payment__B6_P1(
     credit = document_credit_fully(
         document=first, on=date(2027, 3, 10), reason="erreur", actor=Actor.system()
     )
+    settle_by_debit(first)  # the first invoice's debit of 5 February went through
     clock.current = clock.current.replace(year=2027, month=3, day=3)
     # when
     response = logged_in.get(INVOICES)
@@ -50,7 +52,7 @@ def test_the_list_shows_each_document_newest_first_with_its_payment__B6_P1(
     assert f"Facture {first.number}" in page and f"Avoir {credit.number}" in page
     assert "2 février 2027" in page
     assert "Prélevée le 5 février" in page  # the past debit of the first invoice
-    assert "Sera prélevée le 5 mars" in page  # the coming one of March
+    assert "Prélèvement prévu le 5 mars" in page  # the coming one of March
     assert f"corrige la facture {first.number}" in page
     assert f"{first.total:.2f}".replace(".", ",") + " €" in page
     assert "en votre faveur" in page  # the credit note's amount
@@ -77,12 +79,13 @@ def test_the_list_costs_the_same_queries_for_2_or_12_documents(
     first_invoice(contract)
     monthly_invoice(contract, 3)
     logged_in.get(INVOICES)  # warm the caches shared by every page (operator, policy)
-    # session, user, customer, count, policy, the page of documents, operator profile
-    with django_assert_max_num_queries(7) as few:
+    # session, user, customer, count, policy, the page of documents, its allocations and
+    # debits (the payment state), operator profile
+    with django_assert_max_num_queries(9) as few:
         logged_in.get(INVOICES)
     for month in range(4, 13):
         monthly_invoice(contract, month)
-    with django_assert_max_num_queries(7) as many:
+    with django_assert_max_num_queries(9) as many:
         response = logged_in.get(INVOICES)
     assert _text(response).count('<tr data-document="') == 11
     assert len(many.captured_queries) == len(few.captured_queries)
@@ -132,7 +135,7 @@ def test_the_detail_explains_every_line_and_the_first_invoice__B2_B9(logged_in, 
     for key in ("net", "vat", "gross"):
         assert row[key].replace(".", ",") + " €" in page
     # the payment, with the masked account only
-    assert "Sera prélevée le 5 février" in page
+    assert "Prélèvement prévu le 5 février" in page
     assert invoice.payment["iban_masked"] in page
     assert reverse("portal:invoice_pdf", args=[invoice.pk]) in page
 
@@ -187,8 +190,9 @@ def test_the_detail_costs_a_fixed_number_of_queries(
     invoice = first_invoice(contract)
     url = reverse("portal:invoice_detail", args=[invoice.pk])
     logged_in.get(url)
-    # session, user, customer, document (+ corrected invoice), lines, operator profile
-    with django_assert_max_num_queries(6):
+    # session, user, customer, document (+ corrected invoice), lines, its allocations and
+    # debits (the payment state), operator profile
+    with django_assert_max_num_queries(8):
         response = logged_in.get(url)
     assert response.status_code == 200
 
