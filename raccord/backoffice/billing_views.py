@@ -220,6 +220,7 @@ def _runs_page(
     launch_form: LaunchForm | None,
     preview: PreviewView | None = None,
     preview_missing: bool = False,
+    month_done: bool = False,
     status: int = 200,
 ) -> HttpResponse:
     month_form.mark_for_assistive_technologies()
@@ -235,6 +236,7 @@ def _runs_page(
             "launch_form": launch_form,
             "preview": preview,
             "preview_missing": preview_missing,
+            "month_done": month_done,
             "preview_month": _month_text(preview.month) if preview else "",
             "refresh_seconds": PREVIEW_REFRESH_SECONDS if waiting else None,
             "runs": _run_figures(runs),
@@ -311,9 +313,16 @@ def billing_runs(request: HttpRequest) -> HttpResponse:
         )
     preview = _preview_view(state, month=month, request_id=request_id)
     launch_form = None
-    if preview.status == STATUS_DONE:
+    month_done = BillingRun.objects.filter(month=month, status=BillingRun.Status.DONE).exists()
+    if preview.status == STATUS_DONE and not month_done:
         launch_form = LaunchForm(initial={"mois": f"{month:%Y-%m}"}, today=today)
-    return _runs_page(request, month_form=month_form, launch_form=launch_form, preview=preview)
+    return _runs_page(
+        request,
+        month_form=month_form,
+        launch_form=launch_form,
+        preview=preview,
+        month_done=month_done,
+    )
 
 
 def _preview_request(request: HttpRequest) -> HttpResponse:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from raccord.billing.models import BillingRun, Document
+from raccord.billing.run import billing_run
 from raccord.contracts.models import Contract
 from raccord.contracts.services import (
     contract_activate,
@@ -498,3 +499,16 @@ def test_the_run_cannot_be_launched_without_the_operator_identity__B9(
     assert response.status_code == 400
     assert "le SIREN est vide ou invalide" in _text(response)
     assert not BillingRun.objects.exists()
+
+
+def test_the_preview_of_a_month_already_billed_says_so_and_offers_no_launch__B8(
+    operator_identity: object, billing_client: Client, active: Contract, february: date
+) -> None:
+    # given February billed
+    billing_run(month=date(2027, 2, 1), at=timezone.now(), render_pdfs=False)
+    # when the agent previews it again
+    html = _text(_preview(billing_client)[1])
+    # then the page says the month is done (nothing more to issue) and offers no launch
+    assert 'id="mois-termine"' in html and "déjà terminée" in html
+    assert '<dd data-figure="invoices">0</dd>' in html
+    assert f'action="{LAUNCH}"' not in html
