@@ -37,6 +37,7 @@ from raccord.core.models import OperatorProfile, Policy
 from raccord.customers.models import Customer
 from raccord.payments.calendar import invoice_debit_date
 from raccord.payments.models import Allocation, Debit, DunningCase
+from raccord.payments.selectors import transfer_reference
 from raccord.payments.sepa.reasons import reason_get
 
 logger = logging.getLogger(__name__)
@@ -282,6 +283,9 @@ def dunning_reminder_send(*, case_id: int, debit_id: int, fee: str = "") -> None
         "operator": operator,
         "creditor_iban": creditor_iban,
         "portal_url": portal_url,
+        "transfer_reference": transfer_reference(
+            customer_reference=customer.reference, document_number=case.document.number
+        ),
     }
     subject = f"Prélèvement rejeté : facture {case.document.number} à régler"
     text = render_to_string("payments/emails/dunning_reminder.txt", context)

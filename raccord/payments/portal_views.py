@@ -27,7 +27,7 @@ from raccord.customers.models import Customer
 from raccord.payments.calendar import debit_date_of_month
 from raccord.payments.forms import BankDetailsForm
 from raccord.payments.mandates import mandate_applies_from, mandate_change, mandate_first_debit
-from raccord.payments.models import DunningCase, Mandate
+from raccord.payments.models import DunningCase, Mandate, Payment
 from raccord.payments.refunds import operator_account
 from raccord.payments.selectors import (
     CustomerMandates,
@@ -39,6 +39,7 @@ from raccord.payments.selectors import (
     customer_payments,
     open_dunning_cases,
     payment_text,
+    transfer_reference,
 )
 from raccord.portal import clock
 from raccord.portal.views import _today, customer_required
@@ -56,6 +57,7 @@ class PaymentRow:
     amount: Any
     late: bool
     paid: str  # the documents it paid
+    returned: bool = False  # a rejected debit: money that never came, not money given back
 
 
 def _payment_rows(customer: Customer) -> list[PaymentRow]:
@@ -64,7 +66,12 @@ def _payment_rows(customer: Customer) -> list[PaymentRow]:
         paid = ", ".join(a.document.number for a in payment.allocations.all() if a.amount > 0)
         rows.append(
             PaymentRow(
-                payment.received_on, payment_text(payment), payment.amount, payment.late, paid
+                payment.received_on,
+                payment_text(payment),
+                payment.amount,
+                payment.late,
+                paid,
+                returned=payment.method == Payment.Method.SEPA_RETURN,
             )
         )
     return rows
@@ -108,6 +115,16 @@ def payments_context(customer: Customer, *, today: date) -> dict[str, Any]:
         "mandates": mandates,
         "transfer_iban": iban,
         "transfer_bic": bic,
+        "transfer_references": [
+            (
+                status.document.number,
+                transfer_reference(
+                    customer_reference=customer.reference, document_number=status.document.number
+                ),
+            )
+            for status in dues.to_pay_now
+        ],
+        "transfer_reference": transfer_reference(customer_reference=customer.reference),
         "suspended": DunningCase.Status.SUSPENDED,
         "section": "payments",
     }

@@ -380,6 +380,16 @@ class Dues:
         """Something the customer must pay themselves (not what a debit will take)."""
         return any(s.code in ACTION_CODES for s in self.invoices) and self.to_pay > 0
 
+    @property
+    def to_pay_now(self) -> list[DocumentStatus]:
+        """The invoices the customer must pay themselves, oldest first."""
+        return [s for s in self.invoices if s.action_needed]
+
+    @property
+    def overdue(self) -> bool:
+        """An invoice to pay is past its due date (late, or its debit was rejected)."""
+        return any(s.code in ("late", "returned") for s in self.invoices)
+
 
 # Statuses where the customer has to act (a debit will not take the money).
 ACTION_CODES = {"returned", "due", "late"}
@@ -404,6 +414,13 @@ def customer_dues(*, customer: Customer | int, today: date) -> Dues:
     )
 
 
+def transfer_reference(*, customer_reference: str, document_number: str = "") -> str:
+    """What a transfer's label says so that the money is matched to the customer and the
+    invoice: « C0000006 F2026-000006 » (without an invoice, the customer number alone). Mes
+    paiements and the dunning email both give this one."""
+    return f"{customer_reference} {document_number}".strip()
+
+
 def customer_payments(*, customer: Customer | int, limit: int | None = None) -> list[Payment]:
     """The customer's payments, newest first, with what each paid (allocations and their
     documents in one prefetch). Two queries."""
@@ -418,9 +435,14 @@ def customer_payments(*, customer: Customer | int, limit: int | None = None) -> 
 
 
 def payment_text(payment: Payment) -> str:
-    """« Chèque n° 1234567 », « Prélèvement SEPA », « Avoir A2027-000003 déduit »…"""
+    """« Chèque n° 1234567 », « Prélèvement SEPA », « Avoir A2027-000003 déduit »,
+    « Prélèvement rejeté par votre banque – F2027-000006 » (money that never came, not money
+    given back)…"""
     if payment.method == Payment.Method.REFUND and payment.refund_id is None:
         return _("Avoir déduit de vos factures")
+    if payment.method == Payment.Method.SEPA_RETURN:
+        text = _("Prélèvement rejeté par votre banque")
+        return f"{text} – {payment.reference}" if payment.reference else text
     label = str(payment.get_method_display())
     if payment.reference and payment.method != Payment.Method.SEPA:
         return f"{label} – {payment.reference}"
