@@ -1,5 +1,9 @@
 """The usage chart, drawn on the server as SVG bars (no script): one bar per day, what the
-line received stacked under what it sent. Pages show the same figures in a table beside it."""
+line received stacked under what it sent. Pages show the same figures in a table beside it.
+
+The drawing is 640 units wide and shrinks with its box: on a phone a unit is half a pixel, so
+the stylesheet enlarges the text when the box is narrow (container queries on .network-usage)
+and hides the minor day labels. The margins leave room for that larger text."""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from django.utils.formats import date_format
 
 from raccord.network.selectors import UsageSeries, unit_for, volume
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 28
+WIDTH, HEIGHT = 640, 240
+# LEFT fits "250 Mo" at the largest font size (26 units: ~96), BOTTOM the day labels below the axis.
+LEFT, RIGHT, TOP, BOTTOM = 108, 16, 16, 36
+LABEL_GAP = 8  # the labels' baseline above the bottom edge; the tick labels' gap before the axis
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,8 @@ class Bar:
     title: str
     label: str  # the day under the axis, one day in five
     label_x: float
+    label_minor: bool  # one label in two, hidden when the chart is narrow
+    label_anchor: str  # "end" for the last day's, which would otherwise overflow the right edge
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class UsageChart:
     left: int
     right: int
     baseline: float
+    tick_x: int  # where the tick labels end, left of the axis
+    label_y: int  # the baseline of the day labels
     bars: list[Bar]
     ticks: list[Tick]
     summary: str
@@ -74,6 +84,7 @@ def usage_chart(series: UsageSeries) -> UsageChart:
         received_h = plot_height * day.output_octets / top
         sent_h = plot_height * day.input_octets / top
         x = LEFT + index * slot + (slot - bar_width) / 2
+        is_last = index == len(days) - 1
         title = (
             f"{date_format(day.day, 'l j F')} : {volume(day.output_octets)} reçus, "
             f"{volume(day.input_octets)} envoyés"
@@ -88,7 +99,9 @@ def usage_chart(series: UsageSeries) -> UsageChart:
                 sent_height=round(sent_h, 1),
                 title=title,
                 label=f"{day.day:%d/%m}" if (len(days) - 1 - index) % 5 == 0 else "",
-                label_x=round(x + bar_width / 2, 1),
+                label_x=round(x + (bar_width if is_last else bar_width / 2), 1),
+                label_minor=(len(days) - 1 - index) % 10 == 5,
+                label_anchor="end" if is_last else "middle",
             )
         )
     ticks = [
@@ -106,6 +119,8 @@ def usage_chart(series: UsageSeries) -> UsageChart:
         left=LEFT,
         right=WIDTH - RIGHT,
         baseline=baseline,
+        tick_x=LEFT - LABEL_GAP,
+        label_y=HEIGHT - LABEL_GAP,
         bars=bars,
         ticks=ticks,
         summary=summary,
