@@ -90,6 +90,8 @@ def early_termination(line: DocumentLine, amount: Decimal) -> Explained:
         parts.append(_("il restait %(remaining)s") % {"remaining": remaining})
     # Consecutive segments with the same weight read as one span: « 6 mois pondérés à 25 % ».
     groups: list[tuple[Decimal, date, date]] = []
+    # the same groups' months as the fee counts them (M3): (weight, [(days, days in month)])
+    months: list[tuple[Decimal, list[tuple[int, int]]]] = []
     for segment in data.get("segments") or []:
         if not isinstance(segment, Mapping):
             continue
@@ -97,10 +99,14 @@ def early_termination(line: DocumentLine, amount: Decimal) -> Explained:
         first, last = read_date(segment, "from"), read_date(segment, "to")
         if weight is None or first is None or last is None:
             continue
+        days, in_month = read_int(segment, "days"), read_int(segment, "days_in_month")
         if groups and groups[-1][0] == weight:
             groups[-1] = (weight, groups[-1][1], last)
         else:
             groups.append((weight, first, last))
+            months.append((weight, []))
+        if days is not None and in_month:
+            months[-1][1].append((days, in_month))
     described = [
         f"{duration_text(first, last)} {_weight_reason(weight, regime)}"
         for weight, first, last in groups
@@ -125,6 +131,8 @@ def early_termination(line: DocumentLine, amount: Decimal) -> Explained:
         parts.append(_("tous dus, car ils sont dans les 12 premiers mois de votre engagement"))
     elif described:
         parts.append(", ".join(described))
+    if monthly is not None and (formula := _fee_formula(monthly, months)):
+        parts.append(_("calcul : %(formula)s") % {"formula": formula})
     detail = SEMICOLON.join(parts)
     return Explained(
         description,
@@ -134,6 +142,34 @@ def early_termination(line: DocumentLine, amount: Decimal) -> Explained:
             "amount": amount_text(amount),
         },
     )
+
+
+def _fee_formula(monthly: Decimal, months: list[tuple[Decimal, list[tuple[int, int]]]]) -> str:
+    """The fee as the subscriber can check it: each month counted by the day over its own
+    length, whole months as whole, e.g. « 24,90 € × (24/31 + 8 + 21/30) » (C11, M3); empty
+    when there is nothing to count."""
+    terms = []
+    for weight, spans in months:
+        counted: list[str] = []
+        whole = 0
+        for days, in_month in spans:
+            if days == in_month:
+                whole += 1
+                continue
+            if whole:
+                counted.append(str(whole))
+                whole = 0
+            counted.append(f"{days}/{in_month}")
+        if whole:
+            counted.append(str(whole))
+        if not counted:
+            continue
+        factor = counted[0] if len(counted) == 1 else f"({' + '.join(counted)})"
+        term = f"{euros(monthly)} × {factor}"
+        if weight != ONE:
+            term += f" × {percent(weight)}"
+        terms.append(term)
+    return " + ".join(terms)
 
 
 def termination_fee(line: DocumentLine, amount: Decimal) -> Explained:

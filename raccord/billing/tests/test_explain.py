@@ -254,7 +254,8 @@ def test_early_termination_under_loi_chatel_shows_months_and_weights__C11():
         "Indemnité de résiliation anticipée : votre contrat prend fin le 15 mars 2022, avant "
         "la fin de votre engagement le 31 mai 2023 ; il restait 14 mois et 16 jours au prix de "
         "l'offre (29,90 € par mois, options non comprises) ; 2 mois et 16 jours dus en totalité "
-        "(12 premiers mois d'engagement), 12 mois pondérés à 25 % (loi Chatel), soit 164,93 €"
+        "(12 premiers mois d'engagement), 12 mois pondérés à 25 % (loi Chatel) ; calcul : "
+        "29,90 € × (16/31 + 2) + 29,90 € × 12 × 25 %, soit 164,93 €"
     )
 
 
@@ -266,7 +267,9 @@ def test_early_termination_within_the_first_year_is_due_in_full__C11():
         "Indemnité de résiliation anticipée : votre contrat prend fin le 15 mars 2027, avant "
         "la fin de votre engagement le 19 janvier 2028 ; il restait 10 mois et 4 jours au prix "
         "de l'offre (29,90 € par mois, options non comprises) ; tous dus, car ils sont dans les "
-        f"12 premiers mois de votre engagement, soit {euros(fee.amount).replace(NBSP, ' ')}"
+        # the calculation can be checked: each month by the day over its own length (M3)
+        "12 premiers mois de votre engagement ; calcul : 29,90 € × (16/31 + 9 + 19/31), soit "
+        f"{euros(fee.amount).replace(NBSP, ' ')}"
     )
 
 
