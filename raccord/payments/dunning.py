@@ -27,6 +27,7 @@ from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
+from raccord.billing.explain.french import euros
 from raccord.billing.models import Document, DocumentLine, LineKind, PendingItem
 from raccord.billing.services import pending_item_add
 from raccord.contracts.models import Contract
@@ -153,7 +154,7 @@ def dunning_open(*, debit: Debit, on: date, reason_code: str, actor: Actor) -> D
             on=on,
             summary=(
                 f"Relance ouverte : prélèvement de la facture {document.number} rejeté "
-                f"({reason.code} – {reason.label}), {due} € à régler"
+                f"({reason.code} – {reason.label}), {euros(due)} à régler"
             ),
             reason=reason.code,
             due=str(due),

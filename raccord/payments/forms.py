@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from raccord.backoffice.forms import AccessibleFormMixin
+from raccord.billing.explain.french import euros
 from raccord.billing.models import Document
 from raccord.core.errors import DomainError
 from raccord.payments.models import Mandate, Payment
@@ -198,7 +199,7 @@ class PaymentRecordForm(ServiceErrorsMixin, AccessibleFormMixin, forms.Form):
         field = self.fields["invoices"]
         assert isinstance(field, forms.TypedMultipleChoiceField)
         field.choices = [
-            (d.pk, f"{d.number} du {d.issue_date:%d/%m/%Y} – reste {d.total - d.allocated} €")  # type: ignore[attr-defined]
+            (d.pk, f"{d.number} du {d.issue_date:%d/%m/%Y} – reste {euros(d.total - d.allocated)}")  # type: ignore[attr-defined]
             for d in invoices
         ]
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 
+from raccord.billing.explain.french import euros
 from raccord.billing.models import Document
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
@@ -39,12 +40,6 @@ AGENT_METHODS = (Payment.Method.CHEQUE, Payment.Method.TRANSFER, Payment.Method.
 def noon(day: date) -> datetime:
     """The business time of an event that only has a date."""
     return datetime.combine(day, time(12), tzinfo=PARIS)
-
-
-def euros_text(amount: Decimal) -> str:
-    whole, cents = f"{abs(amount):,.2f}".split(".")
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{whole.replace(',', ' ')},{cents} €"
 
 
 def cheque_key(*, bank: str, number: str) -> str:
@@ -190,13 +185,13 @@ def payment_record(
     )
     credit = amount - sum((s.amount for s in shares), start=ZERO)
     label = payment.get_method_display()
-    summary = f"{label} de {euros_text(amount)} reçu le {received_on:%d/%m/%Y}"
+    summary = f"{label} de {euros(amount)} reçu le {received_on:%d/%m/%Y}"
     if payment.reference:
         summary += f" ({payment.reference})"
     if shares:
-        summary += " : " + ", ".join(f"{s.document.number} {euros_text(s.amount)}" for s in shares)
+        summary += " : " + ", ".join(f"{s.document.number} {euros(s.amount)}" for s in shares)
     if credit > 0:
-        summary += f", {euros_text(credit)} en avoir"
+        summary += f", {euros(credit)} en avoir"
     if late:
         summary += " – en retard (P5)"
     event_record(
@@ -273,7 +268,7 @@ def _credit_spread(
         subject_id=customer.pk,
         customer_id=customer.pk,
         summary="Avoir du client affecté : "
-        + ", ".join(f"{a.document.number} {euros_text(a.amount)}" for a in created),
+        + ", ".join(f"{a.document.number} {euros(a.amount)}" for a in created),
         data={
             "allocations": [
                 {"payment": a.payment_id, "document": a.document.number, "amount": str(a.amount)}

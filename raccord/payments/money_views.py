@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from raccord.backoffice.roles import ROLE_ADMIN, ROLE_BILLING, ROLE_LABELS, role_required, user_role
+from raccord.billing.explain.french import euros
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor
 from raccord.core.models import Policy
@@ -87,7 +88,7 @@ def customer_panel_context(customer: Customer, *, today: date, role: str | None)
         PaymentRow(
             p,
             payment_text(p),
-            ", ".join(f"{a.document.number} ({a.amount})" for a in p.allocations.all()),
+            ", ".join(f"{a.document.number} ({euros(a.amount)})" for a in p.allocations.all()),
         )
         for p in customer_payments(customer=customer, limit=SHOWN)
     ]

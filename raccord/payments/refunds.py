@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import Count, F, Sum, Value
 from django.db.models.functions import Coalesce
 
+from raccord.billing.explain.french import euros
 from raccord.billing.models import Document
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
@@ -42,7 +43,7 @@ from raccord.core.money import ZERO
 from raccord.customers.models import Customer
 from raccord.payments.calendar import next_target2_business_day
 from raccord.payments.iban import iban_check
-from raccord.payments.ledger import euros_text, noon
+from raccord.payments.ledger import noon
 from raccord.payments.mandates import mandates_in_force
 from raccord.payments.models import Allocation, Payment, Refund, RefundBatch
 from raccord.payments.selectors import (
@@ -132,7 +133,7 @@ def _offset(
         subject_id=credit.pk,
         customer_id=customer.pk,
         summary=f"Avoir {credit.number} déduit de "
-        + ", ".join(f"{d.number} ({euros_text(s)})" for d, s in shares),
+        + ", ".join(f"{d.number} ({euros(s)})" for d, s in shares),
         data={
             "credit_note": credit.number,
             "allocations": [{"document": d.number, "amount": str(s)} for d, s in shares],
@@ -177,7 +178,7 @@ def _prepare_one(*, credit_id: int, on: date, actor: Actor) -> Refund | None:
         subject_type="refund",
         subject_id=refund.pk,
         customer_id=customer.pk,
-        summary=f"Remboursement de l'avoir {credit.number} : {euros_text(left)} {how}",
+        summary=f"Remboursement de l'avoir {credit.number} : {euros(left)} {how}",
         data={
             "credit_note": credit.number,
             "amount": str(left),
@@ -314,7 +315,7 @@ def refunds_export(
             subject_id=refund.pk,
             customer_id=refund.customer_id,
             summary=(
-                f"Virement de {euros_text(refund.amount)} (avoir {refund.document.number}) "
+                f"Virement de {euros(refund.amount)} (avoir {refund.document.number}) "
                 f"demandé pour le {execution:%d/%m/%Y} sur "
                 f"{refund.mandate.iban_masked if refund.mandate else '?'}"
             ),
@@ -382,7 +383,7 @@ def refund_cheque_record(
         customer_id=locked.customer_id,
         summary=(
             f"Avoir {locked.document.number} remboursé par chèque n° {locked.cheque_number} "
-            f"({euros_text(locked.amount)})"
+            f"({euros(locked.amount)})"
         ),
         data={"credit_note": locked.document.number, "cheque": locked.cheque_number},
     )

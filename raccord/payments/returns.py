@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 
+from raccord.billing.explain.french import euros
 from raccord.core.bulk import rows_insert
 from raccord.core.errors import DomainError
 from raccord.core.events import Actor, event_record
@@ -143,7 +144,7 @@ def _apply(entry: ReturnEntry, *, source: str, on: date, actor: Actor) -> Debit:
         customer_id=debit.customer_id,
         summary=(
             f"Prélèvement du {debit.batch.debit_date:%d/%m/%Y} de la facture "
-            f"{debit.end_to_end_id} ({debit.amount} €) rejeté : {reason.code} – {reason.label}"
+            f"{debit.end_to_end_id} ({euros(debit.amount)}) rejeté : {reason.code} – {reason.label}"
         ),
         data={
             "invoice": debit.end_to_end_id,

@@ -67,7 +67,7 @@ def test_a_cheque_pays_the_oldest_invoice_first_and_keeps_the_rest_as_credit(mak
     assert balance.balance == 2 * MONTH - Decimal("80.00")
     assert balance.owed_to_customer == Decimal("10.20")
     event = Event.objects.get(verb="payment.recorded", customer_id=customer.pk)
-    assert "10,20 € en avoir" in event.summary
+    assert "10,20\u00a0€ en avoir" in event.summary
 
 
 def test_a_partial_payment_leaves_the_rest_due(make_contract):
