@@ -70,6 +70,11 @@ def termination_quote_explanation(
                 "La date choisie doit être postérieure au jour de la demande : à défaut, le "
                 "délai de préavis s'applique."
             )
+        else:
+            # C10: the notice applies only when no later date is asked for
+            effective_text += " " + _(
+                "Vous pouvez aussi choisir une autre date, dès le lendemain de votre demande."
+            )
 
     if quote.commitment_end is None:
         commitment = _("Votre contrat est sans engagement.")

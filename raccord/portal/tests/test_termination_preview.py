@@ -75,6 +75,8 @@ def test_today_the_quote_gives_the_notice_date_the_fee_and_the_commitment__C10_C
     assert "votre résiliation prendrait effet le 15 mars 2027, 10 jours après votre demande" in (
         page
     )
+    # the notice is the default, not an obligation (C10): an earlier date may be chosen
+    assert "Vous pouvez aussi choisir une autre date, dès le lendemain de votre demande." in page
     assert "Votre engagement court jusqu'au 19 janvier 2028." in page
     # C11: the offer's price (options excluded) from 16 March 2027 to 19 January 2028
     fee = _fee_by_hand(Decimal("29.90"), date(2027, 3, 16), date(2028, 1, 19))
