@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from argparse import ArgumentParser
 from datetime import date
 from typing import Any
@@ -74,4 +75,7 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         out.write("")
+        if "RACCORD_PUBLIC_URL" not in os.environ:
+            # the links in the emails the served demo sends lead to it, on its port
+            settings.RACCORD_PUBLIC_URL = base
         call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)
