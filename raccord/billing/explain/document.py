@@ -168,6 +168,7 @@ class PaymentState:
 
     text: str
     to_pay: bool = False
+    by_debit: bool = True  # a debit is planned, under way or took the money: name the account
 
 
 def payment_state(
@@ -188,7 +189,12 @@ def payment_state(
     if status is None:
         return PaymentState(_planned_text(document, today=today))
     if document.kind == Document.Kind.INVOICE:
-        return PaymentState(_invoice_state_text(status), to_pay=status.action_needed)
+        by_debit = status.code in ("scheduled", "collecting", "awaiting_debit") or (
+            status.code == "paid" and status.paid_by == "sepa"
+        )
+        return PaymentState(
+            _invoice_state_text(status), to_pay=status.action_needed, by_debit=by_debit
+        )
     if status.code in ("refund_pending", "to_refund"):
         planned = _planned_text(document, today=today)
         if planned:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from datetime import date
+from decimal import Decimal
 
 from django.urls import reverse
 
@@ -50,6 +51,29 @@ def test_a_rejected_debit_says_what_is_left_to_pay__P6(logged_in, contract, cloc
         assert "Prélevée le 5 février" not in page
     assert f'href="{PAYMENTS}">Régler dans Mes paiements</a>' in row
     assert f'href="{PAYMENTS}">Comment régler : voir Mes paiements</a>' in detail
+    # the account debited is no longer named as if the debit had worked
+    assert invoice.payment["iban_masked"] not in detail
+
+
+def test_a_debit_invoice_paid_by_cheque_after_its_rejection_says_so__P6(logged_in, contract, clock):
+    invoice = first_invoice(contract)
+    reject_debit(invoice)
+    pay_by_cheque(invoice, on=date(2027, 2, 14))
+    clock.current = clock.current.replace(month=2, day=20)
+    detail = _detail(logged_in, invoice)
+    assert "Payée le 14 février (chèque)" in detail
+    assert "rejeté" not in detail.split("Payée le 14 février")[1][:200]
+    assert invoice.payment["iban_masked"] not in detail
+
+
+def test_a_partly_paid_cheque_invoice_says_what_is_left__P5(logged_in, contract, clock):
+    _pay_by_cheque(contract)
+    invoice = first_invoice(contract)
+    pay_by_cheque(invoice, on=date(2027, 2, 3), amount=Decimal("10.00"))
+    clock.current = clock.current.replace(month=2, day=4)
+    left = f"{invoice.total - Decimal('10.00'):.2f}".replace(".", ",") + " €"
+    row = _row(_text(logged_in.get(INVOICES)), invoice.number)
+    assert f"Reste {left} à régler avant le 10 février" in row
 
 
 def test_a_settled_debit_says_debited__P1(logged_in, contract, clock):
