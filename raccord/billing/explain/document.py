@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from raccord.billing.explain.french import (
     day_month_text,
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 def first_invoice_summary(document: Document) -> str | None:
     """Why the first invoice is higher (B2), for an invoice that bills a set-up fee; None
-    otherwise. The days and dates come from the document's own subscription lines."""
+    otherwise. The days and dates come from the document's own subscription lines. A set-up
+    fee wholly paid by a local authority (C1) costs nothing and is not named as a reason."""
     if document.kind != Document.Kind.INVOICE:
         return None
     lines = list(document.lines.all())
@@ -37,6 +39,7 @@ def first_invoice_summary(document: Document) -> str | None:
     ]
     if not setup:
         return None
+    fee = any(line.amount > 0 for line in setup)
     contract_ids = {line.contract_id for line in setup}
     charged = [
         line
@@ -47,10 +50,7 @@ def first_invoice_summary(document: Document) -> str | None:
         and line.period_end is not None
     ]
     if not charged:
-        return _(
-            "Votre première facture est plus élevée : elle comprend les frais de mise en "
-            "service de votre ligne, facturés une seule fois."
-        )
+        return str(_FIRST_INVOICE[(fee, "fee")]) if fee else None
     first_day = min(line.period_start for line in charged if line.period_start)
     issue_month = (document.issue_date.year, document.issue_date.month)
     earlier = [
@@ -65,35 +65,46 @@ def first_invoice_summary(document: Document) -> str | None:
     ]
     values = {"day": day_text(first_day), "month": month_text(document.issue_date)}
     if not earlier:
-        return (
-            _(
-                "Votre première facture est plus élevée : elle comprend les frais de mise en "
-                "service et votre abonnement depuis votre première connexion le %(day)s."
-            )
-            % values
-        )
+        # only this month's days: with no fee, nothing makes this invoice higher
+        return _FIRST_INVOICE[(fee, "since")] % values if fee else None
     one_month_before = all(
         (line.period_start.month, line.period_start.year) == (first_day.month, first_day.year)
         for line in earlier
         if line.period_start
     )
-    if one_month_before and current:
-        return (
-            _(
-                "Votre première facture est plus élevée : elle comprend les frais de mise en "
-                "service, les jours entre votre première connexion le %(day)s et la fin du "
-                "mois, puis le mois en cours."
-            )
-            % values
-        )
-    return (
-        _(
-            "Votre première facture est plus élevée : elle comprend les frais de mise en "
-            "service et tous les jours d'abonnement depuis votre première connexion le "
-            "%(day)s, jusqu'à la fin de %(month)s."
-        )
-        % values
-    )
+    shape = "days_then_month" if one_month_before and current else "all_days"
+    return _FIRST_INVOICE[(fee, shape)] % values
+
+
+# (a set-up fee to pay, what the subscription lines cover) → the sentence (B2)
+_FIRST_INVOICE = {
+    (True, "fee"): gettext_lazy(
+        "Votre première facture est plus élevée : elle comprend les frais de mise en "
+        "service de votre ligne, facturés une seule fois."
+    ),
+    (True, "since"): gettext_lazy(
+        "Votre première facture est plus élevée : elle comprend les frais de mise en "
+        "service et votre abonnement depuis votre première connexion le %(day)s."
+    ),
+    (True, "days_then_month"): gettext_lazy(
+        "Votre première facture est plus élevée : elle comprend les frais de mise en "
+        "service, les jours entre votre première connexion le %(day)s et la fin du "
+        "mois, puis le mois en cours."
+    ),
+    (True, "all_days"): gettext_lazy(
+        "Votre première facture est plus élevée : elle comprend les frais de mise en "
+        "service et tous les jours d'abonnement depuis votre première connexion le "
+        "%(day)s, jusqu'à la fin de %(month)s."
+    ),
+    (False, "days_then_month"): gettext_lazy(
+        "Votre première facture est plus élevée : elle comprend les jours entre votre "
+        "première connexion le %(day)s et la fin du mois, puis le mois en cours."
+    ),
+    (False, "all_days"): gettext_lazy(
+        "Votre première facture est plus élevée : elle comprend tous les jours d'abonnement "
+        "depuis votre première connexion le %(day)s, jusqu'à la fin de %(month)s."
+    ),
+}
 
 
 def _planned_text(document: Document, *, today: date) -> str:

@@ -5,6 +5,7 @@ the last ones go through ``document_issue`` to check the sentences on real docum
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -472,6 +473,41 @@ def test_first_invoice_explains_why_it_is_higher__B2(customer_contract):
     )
     assert fr("THD Radio 30 pour février 2027 (mois complet) : 29,90 €") in texts
     assert fr("Mise en service de votre ligne (frais uniques) : 49,00 €") in texts
+
+
+@pytest.mark.django_db
+def test_a_set_up_fee_wholly_subsidised_is_not_named_as_a_reason__B2_C1(customer_contract):
+    # given a first invoice whose 49 € set-up fee the local authority pays in full (0 € line)
+    lines = first_invoice_lines(customer_contract)
+    lines[0] = replace(
+        lines[0],
+        amount=Decimal("0.00"),
+        data={"setup_fee": "49.00", "subsidy": "49.00", "authority": "Conseil départemental"},
+    )
+    with transaction.atomic():
+        invoice = document_issue(
+            customer_id=customer_contract.customer_id,
+            issue_date=date(2027, 2, 2),
+            lines=lines,
+            run=None,
+        )
+    # then the summary names only what makes it higher: the January days
+    assert first_invoice_summary(invoice) == (
+        "Votre première facture est plus élevée : elle comprend les jours entre votre "
+        "première connexion le 20 janvier 2027 et la fin du mois, puis le mois en cours."
+    )
+    # and with February only, nothing makes it higher: no summary
+    february_only = [
+        line for line in lines if line.period_start is None or line.period_start.month == 2
+    ]
+    with transaction.atomic():
+        later = document_issue(
+            customer_id=customer_contract.customer_id,
+            issue_date=date(2027, 2, 2),
+            lines=february_only,
+            run=None,
+        )
+    assert first_invoice_summary(later) is None
 
 
 @pytest.mark.django_db
