@@ -21,6 +21,7 @@ from raccord.billing.models import Document, DocumentLine, LineKind, Section
 from raccord.billing.selectors import document_contracts, document_pdf_file
 from raccord.core.errors import NotFound
 from raccord.core.masking import iban_mask
+from raccord.payments.selectors import DocumentStatus, documents_status_read
 
 router = Router(tags=["Factures et avoirs"], auth=token_auth)
 
@@ -129,7 +130,9 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def _payment(document: Document, today: date) -> dict[str, Any]:
+def _payment(
+    document: Document, today: date, status: DocumentStatus | None = None
+) -> dict[str, Any]:
     raw = document.payment if isinstance(document.payment, dict) else {}
     masked = raw.get("iban_masked") or ""
     return {
@@ -139,11 +142,12 @@ def _payment(document: Document, today: date) -> dict[str, Any]:
         "mandate_reference": raw.get("mandate") or None,
         # Masked again on the way out, whatever the copy holds.
         "iban_masked": iban_mask(masked) if masked else None,
-        "text": payment_text(document, today=today),
+        # how the document stands now (paid, rejected, to pay), as Mon Compte says it
+        "text": payment_text(document, today=today, status=status),
     }
 
 
-def _brief(document: Document, today: date) -> dict[str, Any]:
+def _brief(document: Document, today: date, status: DocumentStatus | None = None) -> dict[str, Any]:
     corrects = document.corrects if document.corrects_id else None
     return {
         "id": document.pk,
@@ -156,7 +160,7 @@ def _brief(document: Document, today: date) -> dict[str, Any]:
         "corrects_id": document.corrects_id,
         "corrects_number": corrects.number if corrects else None,
         "run_month": document.run.month if document.run_id and document.run else None,
-        "payment": _payment(document, today),
+        "payment": _payment(document, today, status),
         "pdf_stored": bool(document.pdf),
     }
 
@@ -208,11 +212,12 @@ def documents_list(request: HttpRequest, params: Query[DocumentQuery]) -> Any:
         qs = qs.filter(kind=params.kind.value)
     today = timezone.localdate()
     page = list(qs[params.offset : params.offset + params.limit])
+    statuses = documents_status_read(documents=page, today=today)
     return {
         "count": qs.count(),
         "limit": params.limit,
         "offset": params.offset,
-        "items": [_brief(d, today) for d in page],
+        "items": [_brief(d, today, statuses.get(d.pk)) for d in page],
     }
 
 
@@ -221,8 +226,9 @@ def documents_get(request: HttpRequest, document_id: int) -> Any:
     """Un document avec ses lignes expliquées, sa TVA par taux et son paiement."""
     document = _document_get(request, document_id)
     today = timezone.localdate()
+    status = documents_status_read(documents=[document], today=today).get(document.pk)
     return {
-        **_brief(document, today),
+        **_brief(document, today, status),
         "buyer": {k: str(v) for k, v in (document.buyer or {}).items()},
         "seller": {k: str(v) for k, v in (document.seller or {}).items()},
         "contracts": document_contracts(document=document),

@@ -77,7 +77,8 @@ def test_a_document_comes_with_its_explained_lines_vat_and_payment__B9(
         "iban_masked": iban_mask(VALID_IBAN),
         "text": body["payment"]["text"],
     }
-    assert "prélevée le 5 février" in body["payment"]["text"]
+    # how it stands now, from the payments app (no debit made yet: planned), as Mon Compte says
+    assert body["payment"]["text"].lower() == "prélèvement prévu le 5 février"
     assert body["contracts"] == [
         {"reference": contract.reference, "offer": "THD Radio 30", "commitment_end": None}
     ]
@@ -104,8 +105,8 @@ def test_the_detail_costs_a_fixed_number_of_queries(
     invoice = first_invoice(contract)
     url = f"/api/v1/documents/{invoice.pk}"
     client.get(url, **bearer(integration_token))  # the token's last use is written once
-    # token, document (corrected invoice, run), lines
-    with django_assert_max_num_queries(3):
+    # token, document (corrected invoice, run), lines, its payments status (allocations, debits)
+    with django_assert_max_num_queries(5):
         assert client.get(url, **bearer(integration_token)).status_code == 200
 
 
@@ -152,11 +153,12 @@ def test_the_list_costs_the_same_queries_for_many_documents(
 ):
     monthly_invoice(contract, 2)
     client.get("/api/v1/documents", **bearer(integration_token))
-    with django_assert_max_num_queries(3) as few:  # token, page, count
+    # token, page, count, the page's payments status (allocations, debits)
+    with django_assert_max_num_queries(5) as few:
         client.get("/api/v1/documents", **bearer(integration_token))
     for month in range(3, 13):
         monthly_invoice(contract, month)
-    with django_assert_max_num_queries(3) as many:
+    with django_assert_max_num_queries(5) as many:
         response = client.get("/api/v1/documents", {"limit": 50}, **bearer(integration_token))
     assert response.json()["count"] == 11
     assert len(many.captured_queries) == len(few.captured_queries)
@@ -250,3 +252,15 @@ def test_documents_are_scoped_by_the_principal(client, integration_token, contra
     assert response.status_code == 404
     pdf = client.get(f"/api/v1/documents/{invoice.pk}/pdf", **bearer(integration_token))
     assert pdf.status_code == 404
+
+
+def test_the_payment_text_says_how_the_document_stands_now__P6(client, integration_token, contract):
+    # given the invoice's debit rejected by the bank: the API says it, as Mon Compte does
+    from raccord.portal.tests.payment_states import reject_debit
+
+    invoice = first_invoice(contract)
+    reject_debit(invoice, reason="AM04")
+    detail = client.get(f"/api/v1/documents/{invoice.pk}", **bearer(integration_token)).json()
+    listed = client.get("/api/v1/documents", **bearer(integration_token)).json()["items"]
+    for payment in (detail["payment"], listed[0]["payment"]):
+        assert "rejeté" in payment["text"] and "prévu" not in payment["text"]
