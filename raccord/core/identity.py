@@ -12,7 +12,8 @@ from raccord.core.models import OperatorProfile
 
 
 def siren_valid(siren: str) -> bool:
-    """Nine digits whose Luhn sum is a multiple of 10 (INSEE's check)."""
+    """Nine digits whose Luhn sum is a multiple of 10 (INSEE's check); spaces are ignored."""
+    siren = siren.replace(" ", "")
     if len(siren) != 9 or not siren.isdigit():
         return False
     total = 0
@@ -26,17 +27,20 @@ def siren_valid(siren: str) -> bool:
 
 def vat_key(siren: str) -> str:
     """The two-digit key of a French VAT number: (12 + 3 × (SIREN mod 97)) mod 97."""
-    return f"{(12 + 3 * (int(siren) % 97)) % 97:02d}"
+    return f"{(12 + 3 * (int(siren.replace(' ', '')) % 97)) % 97:02d}"
 
 
 def vat_number_problem(vat_number: str, siren: str) -> str | None:
     """Why a French VAT number is not the one of this SIREN, in French; None when it is."""
     number = vat_number.replace(" ", "").upper()
-    if len(number) != 13 or not number.startswith("FR") or not number[4:].isdigit():
-        return _("Un numéro de TVA français s'écrit FR, une clé de 2 caractères et le SIREN.")
+    siren = siren.replace(" ", "")
+    if not siren_valid(siren):
+        return _("Renseignez d'abord un SIREN valide : le numéro de TVA le reprend.")
+    if len(number) != 13 or not number.startswith("FR") or not number[2:].isdigit():
+        return _("Un numéro de TVA français s'écrit FR, une clé de 2 chiffres et le SIREN.")
     if number[4:] != siren:
         return _("Le numéro de TVA ne reprend pas le SIREN %(siren)s.") % {"siren": siren}
-    if number[2:4].isdigit() and number[2:4] != vat_key(siren):
+    if number[2:4] != vat_key(siren):
         return _("La clé du numéro de TVA est fausse : pour ce SIREN, c'est %(key)s.") % {
             "key": vat_key(siren)
         }

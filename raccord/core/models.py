@@ -102,6 +102,7 @@ class OperatorProfile(models.Model):
         they go on every invoice (B9), which is never issued again."""
         from raccord.core.identity import siren_valid, vat_number_problem
 
+        self.siren = self.siren.replace(" ", "")
         self.vat_number = self.vat_number.replace(" ", "").upper()
         if self.siren and not siren_valid(self.siren):
             raise ValidationError({"siren": _("Ce SIREN n'existe pas (9 chiffres, clé de Luhn).")})

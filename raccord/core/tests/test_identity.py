@@ -30,6 +30,14 @@ def test_siren_and_vat_key_follow_insee_and_the_tax_office():
     assert "clé" in (vat_number_problem("FR45732829320", "732829320") or "")
     assert "SIREN" in (vat_number_problem("FR44912345675", "732829320") or "")
     assert vat_number_problem("DE123456789", "732829320") is not None
+    # spaces as people type them are fine; a key that is not the computed digits is not
+    assert (
+        siren_valid("732 829 320")
+        and vat_number_problem("FR 44 732 829 320", "732 829 320") is None
+    )
+    assert vat_number_problem("FRXX732829320", "732829320") is not None
+    # without a SIREN, the VAT number cannot be checked: the admin says what to fill first
+    assert "SIREN valide" in (vat_number_problem("FR44732829320", "") or "")
 
 
 def test_the_admin_refuses_a_siren_or_a_vat_number_that_cannot_be_right__B9(db):
@@ -42,9 +50,9 @@ def test_the_admin_refuses_a_siren_or_a_vat_number_that_cannot_be_right__B9(db):
     with pytest.raises(ValidationError) as refused:
         profile.clean()
     assert "65" in refused.value.message_dict["vat_number"][0]
-    profile.vat_number = "fr 65 912345675"
+    profile.siren, profile.vat_number = "912 345 675", "fr 65 912345675"
     profile.clean()
-    assert profile.vat_number == "FR65912345675"
+    assert (profile.siren, profile.vat_number) == ("912345675", "FR65912345675")
 
 
 def test_no_month_is_billed_while_the_operator_identity_is_incomplete__B9(db, operator_identity):
