@@ -510,5 +510,7 @@ def test_the_preview_of_a_month_already_billed_says_so_and_offers_no_launch__B8(
     html = _text(_preview(billing_client)[1])
     # then the page says the month is done (nothing more to issue) and offers no launch
     assert 'id="mois-termine"' in html and "déjà terminée" in html
+    # what a preview may still count (a credit note since, say) goes on the next month's run
+    assert "facturation du mois suivant" in html
     assert '<dd data-figure="invoices">0</dd>' in html
     assert f'action="{LAUNCH}"' not in html
