@@ -49,22 +49,21 @@ def _email_digest(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
-def _attempt_refund(*, scope: str, request: HttpRequest, email: str) -> None:
-    """A login that succeeded no longer counts against the address and the account."""
-    moment = clock.now().timestamp()
+def _attempt_refund(*, scope: str, request: HttpRequest, email: str, moment: float) -> None:
+    """A login that succeeded no longer counts against the address and the account (in the
+    window its attempt was counted in: ``moment`` is the one ``_throttled`` used)."""
     rate_limit_refund(scope=f"{scope}-ip", key=client_ip(request), now=moment)
     if email:
         rate_limit_refund(scope=f"{scope}-email", key=_email_digest(email), now=moment)
 
 
-def _throttled(*, scope: str, request: HttpRequest, email: str) -> bool:
+def _throttled(*, scope: str, request: HttpRequest, email: str, moment: float) -> bool:
     """Count one attempt per client address and per email; True when either is over the limit.
 
     Both counters always move (no short-circuit) so that spreading attempts over many addresses
     or over many accounts is caught as well. The email is hashed: cache keys stay short and
     never hold an address in clear."""
     limit = settings.RACCORD_RATE_LIMITS["login"]
-    moment = clock.now().timestamp()
     over_ip = rate_limit_hit(scope=f"{scope}-ip", key=client_ip(request), limit=limit, now=moment)
     over_email = False
     if email:
@@ -93,7 +92,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         email = str(request.POST.get("email", ""))
-        if _throttled(scope="login", request=request, email=email):
+        moment = clock.now().timestamp()
+        if _throttled(scope="login", request=request, email=email, moment=moment):
             # Over the limit the password is not even checked: guessing gains nothing.
             form = LoginForm(request.POST)
             form.is_valid()
@@ -128,7 +128,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                         )
                     )
                 else:
-                    _attempt_refund(scope="login", request=request, email=email)
+                    _attempt_refund(scope="login", request=request, email=email, moment=moment)
                     login(request, user, backend=BACKEND)
                     customer_login_record(customer=customer, at=clock.now(), ip=client_ip(request))
                     return HttpResponseRedirect(_safe_next(request) or reverse("portal:home"))
@@ -215,7 +215,12 @@ def password_reset_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         email = str(request.POST.get("email", ""))
-        if _throttled(scope="password-reset", request=request, email=email):
+        if _throttled(
+            scope="password-reset",
+            request=request,
+            email=email,
+            moment=clock.now().timestamp(),
+        ):
             form.is_valid()
             form.add_error(
                 None,

@@ -65,16 +65,18 @@ def contract_next_step(contract: Contract, *, fallback_days: int | None = None) 
             ) % {"day": _day(contract.installation_appointment)}
         return _("Le rendez-vous d'installation est fixé : un technicien viendra chez vous.")
     if status == S.EQUIPMENT_RECEIVED:
+        # only a kit is plugged in by the subscriber; an installer or equipped premises are ready
+        todo = (
+            _("Branchez votre équipement en suivant le guide fourni : ")
+            if contract.installation_mode == MODE.KIT
+            else _("Votre équipement est en place : ")
+        )
         latest = activation_fallback_date(contract, fallback_days=fallback_days)
         if latest is None:
-            return _(
-                "Branchez votre équipement en suivant le guide fourni : votre accès et votre "
-                "abonnement démarrent à la première connexion."
-            )
-        return _(
-            "Branchez votre équipement en suivant le guide fourni : votre accès et votre "
-            "abonnement démarrent à la première connexion, et au plus tard le %(day)s même sans "
-            "connexion."
+            return todo + _("votre accès et votre abonnement démarrent à la première connexion.")
+        return todo + _(
+            "votre accès et votre abonnement démarrent à la première connexion, et au plus tard "
+            "le %(day)s même sans connexion."
         ) % {"day": _day(latest)}
     if status == S.ACTIVE:
         if contract.activation_date:

@@ -77,6 +77,11 @@ def test_home_for_an_installer_visit_says_an_appointment_will_be_set__C3(
     assert "Rendez-vous d'installation le 14 janvier 2027" in _text(client.get(HOME))
     contract.refresh_from_db()
     assert contract.installation_appointment == date(2027, 1, 14)
+    # the technician came and plugged it in: no "branchez" for the subscriber (C4)
+    contract_equipment_receive(contract=contract, on=date(2027, 1, 14), actor=SYSTEM)
+    page = _text(client.get(HOME))
+    assert "Votre équipement est en place" in page and "Branchez" not in page
+    assert "au plus tard le 13 février 2027" in page
 
 
 # --- Mon offre -----------------------------------------------------------------------------
