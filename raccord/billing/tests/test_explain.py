@@ -448,16 +448,18 @@ def customer_contract(signup_request: SignupRequest) -> Contract:
     return signup_create(request=signup_request, actor=Actor.customer(None), at=paris(2027, 1, 5))
 
 
+def _issue(contract: Contract, lines: list, *, issue_date: date = date(2027, 2, 2)) -> Document:
+    """The contract's customer's document with these lines, issued (2 February by default)."""
+    with transaction.atomic():
+        return document_issue(
+            customer_id=contract.customer_id, issue_date=issue_date, lines=lines, run=None
+        )
+
+
 @pytest.mark.django_db
 def test_first_invoice_explains_why_it_is_higher__B2(customer_contract):
     # given the first invoice after an activation on 20 January
-    with transaction.atomic():
-        invoice = document_issue(
-            customer_id=customer_contract.customer_id,
-            issue_date=date(2027, 2, 2),
-            lines=first_invoice_lines(customer_contract),
-            run=None,
-        )
+    invoice = _issue(customer_contract, first_invoice_lines(customer_contract))
     # then
     assert first_invoice_summary(invoice) == (
         "Votre première facture est plus élevée : elle comprend les frais de mise en service, "
@@ -484,13 +486,7 @@ def test_a_set_up_fee_wholly_subsidised_is_not_named_as_a_reason__B2_C1(customer
         amount=Decimal("0.00"),
         data={"setup_fee": "49.00", "subsidy": "49.00", "authority": "Conseil départemental"},
     )
-    with transaction.atomic():
-        invoice = document_issue(
-            customer_id=customer_contract.customer_id,
-            issue_date=date(2027, 2, 2),
-            lines=lines,
-            run=None,
-        )
+    invoice = _issue(customer_contract, lines)
     # then the summary names only what makes it higher: the January days
     assert first_invoice_summary(invoice) == (
         "Votre première facture est plus élevée : elle comprend les jours entre votre "
@@ -500,13 +496,7 @@ def test_a_set_up_fee_wholly_subsidised_is_not_named_as_a_reason__B2_C1(customer
     february_only = [
         line for line in lines if line.period_start is None or line.period_start.month == 2
     ]
-    with transaction.atomic():
-        later = document_issue(
-            customer_id=customer_contract.customer_id,
-            issue_date=date(2027, 2, 2),
-            lines=february_only,
-            run=None,
-        )
+    later = _issue(customer_contract, february_only)
     assert first_invoice_summary(later) is None
 
 
@@ -517,13 +507,7 @@ def test_activation_on_the_first_of_the_month_has_no_earlier_days__B2(customer_c
         for line in first_invoice_lines(customer_contract)
         if line.period_start is None or line.period_start.month == 2
     ]
-    with transaction.atomic():
-        invoice = document_issue(
-            customer_id=customer_contract.customer_id,
-            issue_date=date(2027, 2, 2),
-            lines=lines,
-            run=None,
-        )
+    invoice = _issue(customer_contract, lines)
     summary = first_invoice_summary(invoice)
     assert summary is not None
     assert "depuis votre première connexion le 1er février 2027" in summary
@@ -532,23 +516,16 @@ def test_activation_on_the_first_of_the_month_has_no_earlier_days__B2(customer_c
 
 @pytest.mark.django_db
 def test_later_invoices_and_credit_notes_have_no_first_invoice_summary__B2_B7(customer_contract):
-    with transaction.atomic():
-        first = document_issue(
-            customer_id=customer_contract.customer_id,
-            issue_date=date(2027, 2, 2),
-            lines=first_invoice_lines(customer_contract),
-            run=None,
-        )
-        monthly = document_issue(
-            customer_id=customer_contract.customer_id,
-            issue_date=date(2027, 3, 2),
-            lines=[
-                line
-                for line in first_invoice_lines(customer_contract)
-                if line.kind == LineKind.SUBSCRIPTION
-            ][1:2],
-            run=None,
-        )
+    first = _issue(customer_contract, first_invoice_lines(customer_contract))
+    monthly = _issue(
+        customer_contract,
+        [
+            line
+            for line in first_invoice_lines(customer_contract)
+            if line.kind == LineKind.SUBSCRIPTION
+        ][1:2],
+        issue_date=date(2027, 3, 2),
+    )
     credit = document_credit_fully(
         document=first, on=date(2027, 2, 10), reason="test", actor=Actor.system()
     )
@@ -578,13 +555,7 @@ def test_payment_text_follows_the_payment_copied_on_the_document__P1_P5(
     customer_contract, signup_request
 ):
     # given a SEPA invoice issued on 2 February 2027 (debit on Friday 5 February)
-    with transaction.atomic():
-        invoice = document_issue(
-            customer_id=customer_contract.customer_id,
-            issue_date=date(2027, 2, 2),
-            lines=first_invoice_lines(customer_contract),
-            run=None,
-        )
+    invoice = _issue(customer_contract, first_invoice_lines(customer_contract))
     assert invoice.payment["debit_date"] == "2027-02-05"
     # then before and after the debit date
     assert payment_text(invoice, today=date(2027, 2, 2)) == "sera prélevée le 5 février"
@@ -610,13 +581,7 @@ def test_document_explanation_reads_prefetched_lines_without_queries__B9(
 ):
     from raccord.billing.selectors import customer_documents
 
-    with transaction.atomic():
-        document_issue(
-            customer_id=customer_contract.customer_id,
-            issue_date=date(2027, 2, 2),
-            lines=first_invoice_lines(customer_contract),
-            run=None,
-        )
+    _issue(customer_contract, first_invoice_lines(customer_contract))
     document = customer_documents(customer=customer_contract.customer_id).get()
     with django_assert_num_queries(0):
         explained = document_explanation(document)
