@@ -64,6 +64,7 @@ def generate(n: int) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
+    from raccord.billing.documents_storage import DOCUMENT_COLUMNS
     from raccord.billing.models import Document, seller_copy_for
     from raccord.core.bulk import rows_insert
     from raccord.core.models import OperatorProfile
@@ -158,24 +159,7 @@ def generate(n: int) -> None:
             )
             rows_insert(
                 Document,
-                (
-                    "kind",
-                    "number",
-                    "issue_date",
-                    "customer_id",
-                    "run_id",
-                    "corrects_id",
-                    "total",
-                    "vat_breakdown",
-                    "seller_copy_id",
-                    "buyer",
-                    "payment",
-                    "payment_method",
-                    "due_date",
-                    "contracts",
-                    "pdf",
-                    "pdf_sha256",
-                ),
+                DOCUMENT_COLUMNS[1:],  # the run's own columns, the id left to the database
                 [
                     (
                         "invoice",
