@@ -117,13 +117,11 @@ def contract_installation_book(
     return contract
 
 
-def activation_fallback_date(
-    contract: Contract, *, fallback_days: int | None = None
-) -> date | None:
+def activation_fallback_date(contract: Contract) -> date | None:
     """C4: the latest activation date, reception + the policy's days; None before reception."""
     if contract.equipment_received_date is None:
         return None
-    days = Policy.get().activation_fallback_days if fallback_days is None else fallback_days
+    days = Policy.get().activation_fallback_days
     return contract.equipment_received_date + timedelta(days=days)
 
 

@@ -39,9 +39,8 @@ def contract_status_label(contract: Contract) -> str:
     return str(labels.get(S(contract.status), contract.get_status_display()))
 
 
-def contract_next_step(contract: Contract, *, fallback_days: int | None = None) -> str:
-    """What happens next for this contract, from the customer's point of view
-    (``fallback_days``: the policy's C4 days, read once for a list of contracts)."""
+def contract_next_step(contract: Contract) -> str:
+    """What happens next for this contract, from the customer's point of view."""
     status = contract.status
     if status == S.ORDERED:
         if contract.installation_mode == MODE.KIT:
@@ -71,7 +70,7 @@ def contract_next_step(contract: Contract, *, fallback_days: int | None = None) 
             if contract.installation_mode == MODE.KIT
             else _("Votre équipement est en place : ")
         )
-        latest = activation_fallback_date(contract, fallback_days=fallback_days)
+        latest = activation_fallback_date(contract)
         if latest is None:
             return todo + _("votre accès et votre abonnement démarrent à la première connexion.")
         return todo + _(
