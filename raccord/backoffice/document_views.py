@@ -28,8 +28,9 @@ from raccord.billing.selectors import (
     document_pdf_file,
     document_sections_explained,
 )
+from raccord.contracts.forms import TerminationDateMixin
 from raccord.contracts.models import Contract
-from raccord.contracts.termination import termination_preview_date_check, termination_quote
+from raccord.contracts.termination import termination_quote
 from raccord.core.errors import DomainError
 from raccord.core.models import Policy
 from raccord.payments.selectors import documents_payment_state
@@ -89,7 +90,7 @@ def document_pdf(request: HttpRequest, document_id: int) -> HttpResponse:
 # --- termination preview ------------------------------------------------------------------
 
 
-class AgentTerminationPreviewForm(AccessibleFormMixin, forms.Form):
+class AgentTerminationPreviewForm(TerminationDateMixin, AccessibleFormMixin, forms.Form):
     date = forms.DateField(
         label=gettext_lazy("Date de résiliation souhaitée par le client (facultatif)"),
         required=False,
@@ -112,15 +113,6 @@ class AgentTerminationPreviewForm(AccessibleFormMixin, forms.Form):
         motif = self.fields["motif"]
         assert isinstance(motif, forms.ChoiceField)
         motif.choices = [("", _("aucun"))] + [(r, r) for r in reasons]
-
-    def clean_date(self) -> dt.date | None:
-        value: dt.date | None = self.cleaned_data.get("date")
-        if value is not None:
-            try:
-                termination_preview_date_check(requested_date=value, today=self.today)
-            except DomainError as error:
-                raise forms.ValidationError(error.message) from None
-        return value
 
 
 @role_required(ROLE_AGENT, ROLE_BILLING, ROLE_ADMIN)

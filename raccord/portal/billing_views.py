@@ -27,8 +27,9 @@ from raccord.billing.selectors import (
     document_pdf_file,
     document_sections_explained,
 )
+from raccord.contracts.forms import TerminationDateMixin
 from raccord.contracts.models import Contract
-from raccord.contracts.termination import termination_preview_date_check, termination_quote
+from raccord.contracts.termination import termination_quote
 from raccord.core.errors import DomainError
 from raccord.core.models import Policy
 from raccord.customers.models import Customer
@@ -131,7 +132,7 @@ def invoice_pdf_view(request: HttpRequest, customer: Customer, document_id: int)
 PREVIEWABLE = (Contract.Status.ACTIVE, Contract.Status.TERMINATION_REQUESTED)
 
 
-class TerminationPreviewForm(PortalForm):
+class TerminationPreviewForm(TerminationDateMixin, PortalForm):
     field_aliases = {"requested_date": "date", "contract": "contrat"}
 
     contrat = forms.TypedChoiceField(
@@ -161,15 +162,6 @@ class TerminationPreviewForm(PortalForm):
         contract_field = self.fields["contrat"]
         assert isinstance(contract_field, forms.ChoiceField)
         contract_field.choices = [(c.pk, f"{c.offer_label} ({c.reference})") for c in contracts]
-
-    def clean_date(self) -> dt.date | None:
-        value: dt.date | None = self.cleaned_data.get("date")
-        if value is not None:
-            try:
-                termination_preview_date_check(requested_date=value, today=self.today)
-            except DomainError as error:
-                raise forms.ValidationError(error.message) from None
-        return value
 
 
 @require_GET
