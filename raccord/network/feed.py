@@ -35,8 +35,6 @@ class FeedRow:
     records: int  # stored so far (journal) or rows read (radacct)
     last_seen: datetime | None  # the merger's last report, the sync's last pass
     waiting: int | None = None  # journal only: records not merged yet
-    waiting_since: datetime | None = None
-    error: str = ""
 
 
 def _ago(at: datetime, then: datetime) -> str:
@@ -86,7 +84,6 @@ def _journal_row(position: JournalPosition, at: datetime) -> FeedRow:
         records=position.records,
         last_seen=seen,
         waiting=position.waiting_records,
-        waiting_since=position.waiting_since,
     )
 
 
@@ -116,7 +113,6 @@ def _radacct_row(cursor: RadacctCursor, at: datetime) -> FeedRow:
         verdict=verdict,
         records=cursor.rows_read,
         last_seen=seen,
-        error=cursor.last_error,
     )
 
 
